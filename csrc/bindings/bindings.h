@@ -1,0 +1,10 @@
+// One registration function per binding file; module.cpp calls them all.
+#pragma once
+#include <pybind11/pybind11.h>
+
+namespace tn::bind {
+
+void bind_runtime(pybind11::module_& m);
+void bind_gemm(pybind11::module_& m);
+
+}  // namespace tn::bind

@@ -1,0 +1,80 @@
+// Argument checks shared by every binding (see checks.h).
+#include "bindings/checks.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace tn::bind {
+
+std::string shape_str(const py::array& a) {
+    std::ostringstream s;
+    s << "(";
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) s << (i ? ", " : "") << a.shape(i);
+    if (a.ndim() == 1) s << ",";
+    s << ")";
+    return s.str();
+}
+
+py::array require_float32(const py::handle& obj, const char* name, int ndim) {
+    if (!py::isinstance<py::array>(obj))
+        throw py::type_error(std::string(name) + " must be a numpy.ndarray of float32, got " +
+                             std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+    py::array a = py::reinterpret_borrow<py::array>(obj);
+    const py::dtype dt = a.dtype();
+    if (dt.kind() != 'f' || dt.itemsize() != 4)
+        throw py::type_error(std::string(name) + " must have dtype float32, got " +
+                             std::string(py::str(dt)));
+    if (!dt.attr("isnative").cast<bool>())
+        throw py::type_error(std::string(name) +
+                             " must be native-endian float32, got byte order '" +
+                             std::string(py::str(dt.attr("byteorder"))) +
+                             "' (use a.astype(numpy.float32))");
+    if (a.ndim() != ndim)
+        throw py::value_error(std::string(name) + " must be " + std::to_string(ndim) +
+                              "-D, got shape " + shape_str(a));
+    for (py::ssize_t i = 0; i < a.ndim(); ++i)
+        if (a.strides(i) % static_cast<py::ssize_t>(sizeof(float)) != 0)
+            throw py::value_error(std::string(name) +
+                                  " has strides that are not whole float32 elements "
+                                  "(use numpy.ascontiguousarray)");
+    if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(float) != 0)
+        throw py::value_error(std::string(name) +
+                              " is not aligned to float32 (use numpy.ascontiguousarray)");
+    return a;
+}
+
+std::vector<int64_t> elem_strides(const py::array& a) {
+    std::vector<int64_t> s(a.ndim());
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) s[i] = a.strides(i) / static_cast<int64_t>(a.itemsize());
+    return s;
+}
+
+bool is_c_contiguous(const py::array& a) {
+    return (a.flags() & py::array::c_style) != 0;
+}
+
+namespace {
+
+// Byte range [lo, hi) touched by the array's elements; empty arrays touch nothing.
+bool span(const py::array& a, std::uintptr_t& lo, std::uintptr_t& hi) {
+    if (a.size() == 0) return false;
+    auto base = reinterpret_cast<std::intptr_t>(a.data());
+    std::intptr_t l = base, h = base;
+    for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+        const std::intptr_t ext = static_cast<std::intptr_t>(a.shape(i) - 1) * a.strides(i);
+        (ext < 0 ? l : h) += ext;
+    }
+    lo = static_cast<std::uintptr_t>(l);
+    hi = static_cast<std::uintptr_t>(h) + a.itemsize();
+    return true;
+}
+
+}  // namespace
+
+bool may_overlap(const py::array& a, const py::array& b) {
+    std::uintptr_t alo, ahi, blo, bhi;
+    if (!span(a, alo, ahi) || !span(b, blo, bhi)) return false;
+    return alo < bhi && blo < ahi;
+}
+
+}  // namespace tn::bind

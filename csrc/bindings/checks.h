@@ -1,0 +1,29 @@
+// Argument checks shared by every binding: each failure raises TypeError/ValueError whose message
+// names the argument and says what was expected. Only bindings include pybind11.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tn::bind {
+
+namespace py = pybind11;
+
+std::string shape_str(const py::array& a);
+
+// `obj` must be a NumPy ndarray of native-endian float32 with `ndim` dimensions and strides that
+// are whole elements; returns it as an array. Raises TypeError / ValueError naming `name`.
+py::array require_float32(const py::handle& obj, const char* name, int ndim);
+
+// Strides of `a` in elements (checked to be whole elements by require_float32).
+std::vector<int64_t> elem_strides(const py::array& a);
+
+bool is_c_contiguous(const py::array& a);
+
+// True when the memory spans of the two arrays overlap (an in-place output aliasing an input).
+bool may_overlap(const py::array& a, const py::array& b);
+
+}  // namespace tn::bind

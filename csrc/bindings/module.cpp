@@ -1,0 +1,81 @@
+// The private extension module turbonn._core: runtime configuration (threads, CPU variant,
+// build facts) plus one bind_<family>() per kernel family.
+#include "bindings/bindings.h"
+#include "core/cpu_features.h"
+#include "core/dispatch.h"
+#include "core/parallel.h"
+#include "cpu/gemm.h"
+
+#include <pybind11/stl.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tn::bind {
+
+namespace py = pybind11;
+
+void bind_runtime(py::module_& m) {
+    m.def("get_num_threads", &num_threads, "Threads the kernels may use.");
+    m.def(
+        "set_num_threads",
+        [](int n) {
+            if (n <= 0)
+                throw py::value_error("set_num_threads: n must be a positive integer, got " +
+                                      std::to_string(n));
+            set_num_threads(n);
+        },
+        py::arg("n"), "Set the threads the kernels may use (n >= 1).");
+    m.def("active_isa", [] { return std::string(isa_name(active_isa())); },
+          "The kernel variant in use: generic, avx2 or avx512.");
+    m.def(
+        "_set_isa",
+        [](const std::string& name) {
+            try {
+                set_active_isa(parse_isa(name, "isa"));
+            } catch (const std::invalid_argument& e) {
+                throw py::value_error(e.what());
+            }
+        },
+        py::arg("name"), "Force a kernel variant (tests). Same names as TURBONN_CPU.");
+    m.def("supported_isas", [] {
+        std::vector<std::string> out;
+        for (Isa i : supported_isas()) out.emplace_back(isa_name(i));
+        return out;
+    });
+    m.def("build_info", [] {
+        py::dict d;
+        d["version"] = TURBONN_VERSION;
+        d["compiler"] = TURBONN_COMPILER;
+        d["openmp"] = openmp_enabled();
+#ifdef TURBONN_CUDA_TOOLCHAIN
+        d["cuda_toolchain"] = true;
+#else
+        d["cuda_toolchain"] = false;
+#endif
+        d["cuda_kernels"] = false;  // no .cu kernels exist yet
+#ifdef TURBONN_SANITIZE
+        d["sanitize"] = true;
+#else
+        d["sanitize"] = false;
+#endif
+        const GemmKernel* g = gemm_kernel_for(active_isa());
+        d["gemm_kernel"] = g ? g->name : "reference";
+        return d;
+    });
+}
+
+}  // namespace tn::bind
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "turbonn native kernels (private: use turbonn.ops and turbonn.nn)";
+    tn::bind::bind_runtime(m);
+    tn::bind::bind_gemm(m);
+    // Fail at import, with the reason, when TURBONN_CPU names a variant that cannot run here.
+    try {
+        tn::active_isa();
+    } catch (const std::invalid_argument& e) {
+        throw pybind11::import_error(e.what());
+    }
+}

@@ -1,0 +1,23 @@
+// Run-time choice of the kernel variant (generic / avx2 / avx512): the reference is registered
+// first, then each fast variant the CPU supports overrides it. TURBONN_CPU forces one variant.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace tn {
+
+enum class Isa { generic = 0, avx2 = 1, avx512 = 2 };
+
+const char* isa_name(Isa isa);
+bool isa_supported(Isa isa);            // by this CPU and this build
+std::vector<Isa> supported_isas();
+Isa best_isa();
+
+// The variant in use. The first call reads TURBONN_CPU; a bad value throws std::invalid_argument.
+Isa active_isa();
+// Parses a name ("generic", "avx2", "avx512"); throws std::invalid_argument on an unknown or
+// unsupported one. Used by TURBONN_CPU and by the tests' private setter.
+Isa parse_isa(const std::string& name, const char* what);
+void set_active_isa(Isa isa);
+
+}  // namespace tn

@@ -1,0 +1,37 @@
+// Threading helpers: the library-wide thread count, a work threshold below which kernels stay
+// serial (small ops must not get slower with more threads), and reusable per-thread scratch.
+// Without OpenMP (TURBONN_OPENMP=OFF) everything here runs on the calling thread.
+#pragma once
+#include <cstdint>
+#include <cstddef>
+
+#ifdef TURBONN_OPENMP
+#include <omp.h>
+#endif
+
+namespace tn {
+
+// Threads a kernel may use; starts at omp_get_max_threads() (so OMP_NUM_THREADS is respected).
+int num_threads();
+// n >= 1; the binding rejects anything else with ValueError.
+void set_num_threads(int n);
+bool openmp_enabled();
+
+// How many threads to use for `work` units (roughly multiply-adds) when one thread should get at
+// least `grain` of them: 1 below the threshold, never more than num_threads().
+int threads_for_work(double work, double grain);
+
+// Per-thread scratch that grows and is kept (no page faults on every call). The pointer is valid
+// until the next call with the same slot on the same thread. Returns nullptr when memory runs out:
+// it is called inside OpenMP regions, where nothing may throw; the caller raises after the region.
+float* thread_scratch(int slot, std::size_t n_floats);
+
+inline int thread_id() {
+#ifdef TURBONN_OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+}  // namespace tn

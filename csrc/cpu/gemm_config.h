@@ -1,0 +1,51 @@
+// GEMM blocking constants, one place for every variant, and the micro-kernel interface.
+//
+// Row-major C = A @ B. The register tile is MR rows x NR columns of C; vectors run along N and
+// elements of A are broadcast. Cache roles (mirroring BLIS's column-major Zen/SKX kernels):
+//   A micro-panel (KC x MR) stays in L1 while loop 1 sweeps the B micro-panels;
+//   B block (KC x NC) stays in L2 (one per core: threads split N, each packs its own);
+//   A panel (MC x KC) stays in L3.
+#pragma once
+#include "core/common.h"
+
+namespace tn {
+
+// C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C, C row-major with leading dimension ldc.
+// Ap: packed A micro-panel, element (i, k) at Ap[k * MR + i], rows mr..MR zero.
+// Bp: packed B micro-panel, element (k, j) at Bp[k * NR + j], columns nr..NR zero.
+// 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1. C is never read when beta == 0.
+using GemmUkernelFn = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
+                               int64_t mr, int64_t nr, float alpha, float beta);
+
+struct GemmKernel {
+    const char* name;
+    GemmUkernelFn ukernel;
+    int64_t MR, NR;      // register tile
+    int64_t MC, KC, NC;  // cache blocks: MC multiple of MR, NC multiple of NR
+};
+
+namespace gemm_config {
+
+// AVX-512: 12 x 32 tile = 24 zmm accumulators + 2 B vectors + broadcasts from memory (no spills).
+// KC * MR * 4 B = 18 KiB of A in L1; KC * NC * 4 B = 720 KiB of B in L2.
+namespace avx512 {
+constexpr int64_t MR = 12, NR = 32, MC = 3072, KC = 384, NC = 480;
+}
+// AVX2 + FMA: 6 x 16 tile = 12 ymm accumulators + 2 B vectors + broadcasts.
+namespace avx2 {
+constexpr int64_t MR = 6, NR = 16, MC = 3072, KC = 384, NC = 480;
+}
+// Portable C++: 4 x 16 tile, left to the compiler's baseline (SSE2) vectoriser.
+namespace generic {
+constexpr int64_t MR = 4, NR = 16, MC = 1024, KC = 256, NC = 512;
+}
+
+}  // namespace gemm_config
+
+const GemmKernel& gemm_kernel_generic();
+#ifdef TURBONN_HAVE_X86_KERNELS
+const GemmKernel& gemm_kernel_avx2();
+const GemmKernel& gemm_kernel_avx512();
+#endif
+
+}  // namespace tn

@@ -1,0 +1,13 @@
+// Plain-loop references of every op: no OpenMP, no intrinsics, no blocking. They are the oracle
+// of the tests and the fallback for any shape or machine the fast kernels do not take.
+#pragma once
+#include "core/common.h"
+
+namespace tn::ref {
+
+// C = alpha * A @ B + beta * C, with A (M, K) and B (K, N) strided views (transposes folded into
+// their strides) and C (M, N) row-major with leading dimension ldc. C is not read when beta == 0.
+void gemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, ConstMat B, float beta,
+          float* C, int64_t ldc);
+
+}  // namespace tn::ref

@@ -1,0 +1,14 @@
+"""turbonn: hand-written C++ deep-learning kernels under a thin PyTorch-shaped Python layer.
+
+This package holds the Python layer only; the kernels live in the private extension
+``turbonn._core``. Public entry points: ``turbonn.ops`` (the native kernels on NumPy arrays),
+the runtime controls below, and (as they land) tensors, ``nn`` and ``optim``.
+"""
+from __future__ import annotations
+
+from . import _core, ops
+from ._runtime import get_num_threads, set_num_threads, show_config
+
+__version__: str = _core.build_info()["version"]
+
+__all__ = ["ops", "get_num_threads", "set_num_threads", "show_config", "__version__"]

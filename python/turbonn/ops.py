@@ -1,0 +1,33 @@
+"""The native kernels on NumPy float32 arrays, with PyTorch-style names.
+
+Each function validates its arguments in the binding (TypeError/ValueError naming the argument)
+and runs with the GIL released. Later issues add ``<op>_forward`` / ``<op>_backward`` pairs here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["gemm"]
+
+
+def gemm(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    trans_a: bool = False,
+    trans_b: bool = False,
+    alpha: float = 1.0,
+    beta: float = 0.0,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """``alpha * op(a) @ op(b) + beta * out`` in float32, ``op(x)`` being ``x.T`` when asked.
+
+    ``a`` and ``b`` are 2-D float32 arrays, any strides (transposed and sliced views are read in
+    place, never copied). The result is a new C-contiguous array, or is written into ``out``,
+    which must then be a C-contiguous float32 array of the result's shape. ``out`` is not read
+    when ``beta == 0`` (as in BLAS, NaN there does not propagate); ``beta != 0`` needs ``out``.
+    A zero inner dimension gives ``beta * out``.
+    """
+    return _core.gemm(a, b, bool(trans_a), bool(trans_b), float(alpha), float(beta), out)
