@@ -90,6 +90,21 @@ void bind_gemm(py::module_& m) {
           py::arg("out") = py::none(), py::arg("variant") = py::none(),
           "C = alpha * op(a) @ op(b) + beta * out (float32, 2-D). variant: None (the active "
           "one), 'ref', 'generic', 'avx2' or 'avx512'.");
+    m.def(
+        "_gemm_kernel_info",
+        [](const py::object& variant) {
+            py::dict d;
+            const GemmKernel* g = kernel_by_name(variant);
+            if (!g) return d;  // the reference has no blocking
+            d["name"] = g->name;
+            d["MR"] = g->MR;
+            d["NR"] = g->NR;
+            d["MC"] = g->MC;
+            d["KC"] = g->KC;
+            d["NC"] = g->NC;
+            return d;
+        },
+        py::arg("variant") = py::none(), "Blocking of a GEMM variant (tests pick edge shapes from it).");
 }
 
 }  // namespace tn::bind

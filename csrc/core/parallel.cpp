@@ -2,6 +2,7 @@
 #include "core/parallel.h"
 #include "core/common.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 
@@ -51,10 +52,35 @@ bool openmp_enabled() {
 }
 
 int threads_for_work(double work, double grain) {
-    const int nt = num_threads();
+    // More threads than processors never helps a compute kernel, and asking libgomp for
+    // thousands makes it abort the process when the OS refuses them.
+    int nt = num_threads();
+#ifdef TURBONN_OPENMP
+    nt = std::min(nt, std::max(1, std::min(omp_get_num_procs(), omp_get_thread_limit())));
+#endif
     if (nt <= 1 || work < 2.0 * grain) return 1;
     const double by_work = work / grain;
     return by_work < nt ? static_cast<int>(by_work) : nt;
+}
+
+namespace {
+std::atomic<bool> g_team_busy{false};
+}  // namespace
+
+TeamLease::TeamLease(int wanted) {
+    if (wanted <= 1) return;
+#ifdef TURBONN_OPENMP
+    if (omp_in_parallel()) return;  // called from inside another kernel's team: stay serial
+#endif
+    bool expected = false;
+    if (g_team_busy.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+        held_ = true;
+        threads_ = wanted;
+    }
+}
+
+TeamLease::~TeamLease() {
+    if (held_) g_team_busy.store(false, std::memory_order_release);
 }
 
 float* thread_scratch(int slot, std::size_t n_floats) {

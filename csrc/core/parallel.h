@@ -18,8 +18,25 @@ void set_num_threads(int n);
 bool openmp_enabled();
 
 // How many threads to use for `work` units (roughly multiply-adds) when one thread should get at
-// least `grain` of them: 1 below the threshold, never more than num_threads().
+// least `grain` of them: 1 below the threshold, never more than num_threads() nor the processors.
 int threads_for_work(double work, double grain);
+
+// Several Python threads may call kernels at once (the GIL is released). Their OpenMP teams would
+// oversubscribe the cores and spin against each other, so only one call at a time runs a team:
+// a TeamLease taken while another is held grants 1 thread. Kernels split work without changing
+// the arithmetic, so the result is the same either way.
+class TeamLease {
+public:
+    explicit TeamLease(int wanted);
+    ~TeamLease();
+    TeamLease(const TeamLease&) = delete;
+    TeamLease& operator=(const TeamLease&) = delete;
+    int threads() const { return threads_; }
+
+private:
+    int threads_ = 1;
+    bool held_ = false;
+};
 
 // Per-thread scratch that grows and is kept (no page faults on every call). The pointer is valid
 // until the next call with the same slot on the same thread. Returns nullptr when memory runs out:

@@ -7,97 +7,58 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <new>
 
 namespace tn {
 namespace {
 
-// Pack rows [0, mc) x cols [0, kc) of A into MR-row micro-panels: panel p holds element (i, k) at
-// Ap[p * MR * kc + k * MR + i]; rows past mc are zero so the micro-kernel always runs a full tile.
-void pack_a(int64_t mc, int64_t kc, ConstMat A, int64_t MR, float* TN_RESTRICT Ap) {
-    for (int64_t i0 = 0; i0 < mc; i0 += MR) {
-        const int64_t rows = std::min(MR, mc - i0);
-        float* TN_RESTRICT dst = Ap + i0 * kc;
-        if (A.rs == 1) {  // op(A) columns contiguous (trans_a of a row-major array)
-            for (int64_t k = 0; k < kc; ++k) {
-                const float* src = A.data + (i0) + k * A.cs;
-                for (int64_t i = 0; i < rows; ++i) dst[k * MR + i] = src[i];
-            }
-        } else {
-            for (int64_t i = 0; i < rows; ++i) {
-                const float* src = A.data + (i0 + i) * A.rs;
-                if (A.cs == 1)
-                    for (int64_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k];
-                else
-                    for (int64_t k = 0; k < kc; ++k) dst[k * MR + i] = src[k * A.cs];
-            }
-        }
-        if (rows < MR)
-            for (int64_t k = 0; k < kc; ++k)
-                for (int64_t i = rows; i < MR; ++i) dst[k * MR + i] = 0.0f;
-    }
-}
-
-// Pack rows [0, kc) x cols [0, nc) of B into NR-column micro-panels: panel q holds element (k, j)
-// at Bp[q * NR * kc + k * NR + j]; columns past nc are zero.
-void pack_b(int64_t kc, int64_t nc, ConstMat B, int64_t NR, float* TN_RESTRICT Bp) {
-    for (int64_t j0 = 0; j0 < nc; j0 += NR) {
-        const int64_t cols = std::min(NR, nc - j0);
-        float* TN_RESTRICT dst = Bp + j0 * kc;
-        if (B.cs == 1) {  // rows contiguous: the common, non-transposed case
-            for (int64_t k = 0; k < kc; ++k) {
-                std::memcpy(dst + k * NR, B.data + k * B.rs + j0, cols * sizeof(float));
-                for (int64_t j = cols; j < NR; ++j) dst[k * NR + j] = 0.0f;
-            }
-        } else {
-            for (int64_t k = 0; k < kc; ++k)
-                for (int64_t j = cols; j < NR; ++j) dst[k * NR + j] = 0.0f;
-            for (int64_t j = 0; j < cols; ++j) {
-                const float* src = B.data + (j0 + j) * B.cs;
-                if (B.rs == 1)
-                    for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = src[k];
-                else
-                    for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = src[k * B.rs];
-            }
-        }
-    }
-}
+// Largest number of A micro-panels per thread for which B is read in place instead of packed.
+constexpr int64_t kDirectPanels = 1;
 
 ConstMat offset(ConstMat X, int64_t i, int64_t j) { return ConstMat{&X.at(i, j), X.rs, X.cs}; }
+
+// K split into equal blocks of at most KC: 784 = 3 x 262, not 384 + 384 + 16 (a thin last
+// block pays a full pass over C for little work).
+int64_t balanced_kc(int64_t K, int64_t KC) { return ceil_div(K, ceil_div(K, KC)); }
 
 // One thread's share: rows [m0, m1) x cols [n0, n1) of C, all of K. Returns false when its
 // packing buffers cannot be allocated (we are inside an OpenMP region: no throwing).
 bool gemm_block(const GemmKernel& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K,
                 float alpha, ConstMat A, ConstMat B, float beta, float* C, int64_t ldc) {
     const int64_t MR = g.MR, NR = g.NR;
+    const int64_t KC = balanced_kc(K, g.KC);
+    // With at most kDirectPanels A micro-panels each B element is used that few times, so
+    // packing B costs more than it saves: the micro-kernel reads row-contiguous B in place.
+    const bool direct_b = g.direct_b && B.cs == 1 && m1 - m0 <= kDirectPanels * MR;
     const int64_t mc_max = std::min(g.MC, round_up(m1 - m0, MR));
     const int64_t nc_max = std::min(g.NC, round_up(n1 - n0, NR));
-    const int64_t kc_max = std::min(g.KC, K);
-    float* Ap = thread_scratch(0, static_cast<std::size_t>(mc_max * kc_max));
-    float* Bp = thread_scratch(1, static_cast<std::size_t>(nc_max * kc_max));
-    if (!Ap || !Bp) return false;
+    float* Ap = thread_scratch(0, static_cast<std::size_t>(mc_max * KC));
+    float* Bp = direct_b ? nullptr : thread_scratch(1, static_cast<std::size_t>(nc_max * KC));
+    if (!Ap || (!direct_b && !Bp)) return false;
 
     // loop 5: ic over M in steps of MC (A panel, L3)
     for (int64_t ic = m0; ic < m1; ic += g.MC) {
         const int64_t mc = std::min(g.MC, m1 - ic);
         // loop 4: pc over K in steps of KC (after the first block C already holds beta * C)
-        for (int64_t pc = 0; pc < K; pc += g.KC) {
-            const int64_t kc = std::min(g.KC, K - pc);
+        for (int64_t pc = 0; pc < K; pc += KC) {
+            const int64_t kc = std::min(KC, K - pc);
             const float beta_pc = pc == 0 ? beta : 1.0f;
-            pack_a(mc, kc, offset(A, ic, pc), MR, Ap);
+            g.pack_a(mc, kc, offset(A, ic, pc), Ap);
             // loop 3: jc over N in steps of NC (B block, L2)
             for (int64_t jc = n0; jc < n1; jc += g.NC) {
                 const int64_t nc = std::min(g.NC, n1 - jc);
-                pack_b(kc, nc, offset(B, pc, jc), NR, Bp);
+                const float* Bblk = direct_b ? &B.at(pc, jc) : Bp;
+                const int64_t ldb = direct_b ? B.rs : NR;
+                const int64_t panel_step = direct_b ? NR : NR * kc;  // next micro-panel
+                if (!direct_b) g.pack_b(kc, nc, offset(B, pc, jc), Bp);
                 // loop 2: ir over the A panel in steps of MR (A micro-panel stays in L1)
                 for (int64_t ir = 0; ir < mc; ir += MR) {
                     const int64_t mr = std::min(MR, mc - ir);
                     // loop 1: jr over the B block in steps of NR (B micro-panels stream from L2)
-                    for (int64_t jr = 0; jr < nc; jr += NR) {
+                    for (int64_t jr = 0, q = 0; jr < nc; jr += NR, ++q) {
                         const int64_t nr = std::min(NR, nc - jr);
-                        g.ukernel(kc, Ap + ir * kc, Bp + jr * kc, C + (ic + ir) * ldc + jc + jr,
-                                  ldc, mr, nr, alpha, beta_pc);
+                        g.ukernel(kc, Ap + ir * kc, Bblk + q * panel_step, ldb,
+                                  C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, beta_pc);
                     }
                 }
             }
@@ -167,8 +128,8 @@ void sgemm_with(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alph
     if (K <= 0) return scale_c(M, N, beta, C, ldc);
     if (!g) return ref::gemm(M, N, K, alpha, A, B, beta, C, ldc);
 
-    const int nt = threads_for_work(double(M) * double(N) * double(K), kGemmGrain);
-    const Grid grid = choose_grid(nt, M, N, *g);
+    const TeamLease lease(threads_for_work(double(M) * double(N) * double(K), kGemmGrain));
+    const Grid grid = choose_grid(lease.threads(), M, N, *g);
     const int used = grid.tm * grid.tn;
     const int64_t m_tiles = ceil_div(M, g->MR), n_tiles = ceil_div(N, g->NR);
     std::atomic<bool> out_of_memory{false};

@@ -12,24 +12,34 @@ namespace tn {
 
 // C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C, C row-major with leading dimension ldc.
 // Ap: packed A micro-panel, element (i, k) at Ap[k * MR + i], rows mr..MR zero.
-// Bp: packed B micro-panel, element (k, j) at Bp[k * NR + j], columns nr..NR zero.
+// Bp: B micro-panel, element (k, j) at Bp[k * ldb + j]: packed (ldb == NR, columns nr..NR zero)
+//     or, for kernels with direct_b, B itself read in place (only columns < nr are touched).
 // 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1. C is never read when beta == 0.
-using GemmUkernelFn = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
-                               int64_t mr, int64_t nr, float alpha, float beta);
+using GemmUkernelFn = void (*)(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C,
+                               int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+
+// Pack A rows [0, mc) x cols [0, kc) into MR-row micro-panels / B rows [0, kc) x cols [0, nc)
+// into NR-column micro-panels (layouts above; gemm_pack.h). Any strides: transposes are free.
+using GemmPackAFn = void (*)(int64_t mc, int64_t kc, ConstMat A, float* Ap);
+using GemmPackBFn = void (*)(int64_t kc, int64_t nc, ConstMat B, float* Bp);
 
 struct GemmKernel {
     const char* name;
     GemmUkernelFn ukernel;
+    GemmPackAFn pack_a;
+    GemmPackBFn pack_b;
     int64_t MR, NR;      // register tile
     int64_t MC, KC, NC;  // cache blocks: MC multiple of MR, NC multiple of NR
+    bool direct_b;       // may read row-contiguous B in place (skinny M: packing B would not pay)
 };
 
 namespace gemm_config {
 
-// AVX-512: 12 x 32 tile = 24 zmm accumulators + 2 B vectors + broadcasts from memory (no spills).
-// KC * MR * 4 B = 18 KiB of A in L1; KC * NC * 4 B = 720 KiB of B in L2.
+// AVX-512: 14 x 32 tile = 28 zmm accumulators + 2 B vectors + 1 broadcast (31 of 32 registers,
+// no spills): 28 FMAs per 16 loads. bench/dev/01 measured it ~2% ahead of 12 x 32 (the BLIS
+// Zen 4 shape, transposed). KC * MR * 4 B = 21 KiB of A in L1; KC * NC * 4 B = 720 KiB of B in L2.
 namespace avx512 {
-constexpr int64_t MR = 12, NR = 32, MC = 3072, KC = 384, NC = 480;
+constexpr int64_t MR = 14, NR = 32, MC = 3080, KC = 384, NC = 480;
 }
 // AVX2 + FMA: 6 x 16 tile = 12 ymm accumulators + 2 B vectors + broadcasts.
 namespace avx2 {
@@ -46,6 +56,8 @@ const GemmKernel& gemm_kernel_generic();
 #ifdef TURBONN_HAVE_X86_KERNELS
 const GemmKernel& gemm_kernel_avx2();
 const GemmKernel& gemm_kernel_avx512();
+GemmPackAFn gemm_pack_a_avx512();  // transposing packs (isa/gemm_pack_avx512.cpp)
+GemmPackBFn gemm_pack_b_avx512();
 #endif
 
 }  // namespace tn

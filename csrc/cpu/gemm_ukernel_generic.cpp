@@ -1,6 +1,7 @@
 // Portable GEMM micro-kernel (4 x 16 tile) in plain C++: the fallback on CPUs without AVX2 and
 // the "generic" variant of TURBONN_CPU. Compiled with the baseline flags only.
 #include "cpu/gemm_config.h"
+#include "cpu/gemm_pack.h"
 
 namespace tn {
 namespace {
@@ -9,7 +10,7 @@ using namespace gemm_config::generic;
 
 template <int R>
 void tile(int64_t kc, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp, float* C,
-          int64_t ldc, int64_t nr, float alpha, float beta) {
+          int64_t ldc, int64_t nr, float alpha, float beta) {  // Bp packed: ldb == NR
     float acc[R][NR] = {};
     for (int64_t k = 0; k < kc; ++k) {
         const float* b = Bp + k * NR;
@@ -27,8 +28,8 @@ void tile(int64_t kc, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp, 
     }
 }
 
-void ukernel(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, int64_t mr,
-             int64_t nr, float alpha, float beta) {
+void ukernel(int64_t kc, const float* Ap, const float* Bp, int64_t /*ldb == NR*/, float* C,
+             int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
     switch (mr) {
         case 4: return tile<4>(kc, Ap, Bp, C, ldc, nr, alpha, beta);
         case 3: return tile<3>(kc, Ap, Bp, C, ldc, nr, alpha, beta);
@@ -40,7 +41,8 @@ void ukernel(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc
 }  // namespace
 
 const GemmKernel& gemm_kernel_generic() {
-    static const GemmKernel k{"generic_4x16", ukernel, MR, NR, MC, KC, NC};
+    static const GemmKernel k{"generic_4x16", ukernel, pack_a_tmpl<MR>, pack_b_tmpl<NR>,
+                              MR, NR, MC, KC, NC, /*direct_b=*/false};
     return k;
 }
 

@@ -1,0 +1,60 @@
+// GEMM packing routines, templated on the register tile so each micro-kernel file instantiates
+// them with its own ISA flags (constant MR/NR let the compiler unroll and vectorise the copies).
+// Everything here has internal linkage on purpose: an inline function compiled with -mavx512f in
+// one file and without in another must never be merged by the linker.
+#pragma once
+#include "core/common.h"
+
+#include <algorithm>
+
+namespace tn {
+namespace {  // NOLINT: internal linkage per including file, see above
+
+// Pack rows [0, mc) x cols [0, kc) of A into MR-row micro-panels: panel p holds element (i, k) at
+// Ap[p * MR * kc + k * MR + i]; rows past mc are zero so the micro-kernel always runs a full tile.
+template <int MR>
+void pack_a_tmpl(int64_t mc, int64_t kc, ConstMat A, float* TN_RESTRICT Ap) {
+    for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+        const int64_t rows = std::min<int64_t>(MR, mc - i0);
+        float* TN_RESTRICT dst = Ap + i0 * kc;
+        const float* src = A.data + i0 * A.rs;
+        if (rows == MR && A.rs == 1) {  // op(A) columns contiguous: trans_a of a row-major array
+            for (int64_t k = 0; k < kc; ++k)
+                for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[k * A.cs + i];
+        } else if (rows == MR) {
+            for (int64_t k = 0; k < kc; ++k)
+                for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[i * A.rs + k * A.cs];
+        } else {
+            for (int64_t k = 0; k < kc; ++k) {
+                for (int64_t i = 0; i < rows; ++i) dst[k * MR + i] = src[i * A.rs + k * A.cs];
+                for (int64_t i = rows; i < MR; ++i) dst[k * MR + i] = 0.0f;
+            }
+        }
+    }
+}
+
+// Pack rows [0, kc) x cols [0, nc) of B into NR-column micro-panels: panel q holds element (k, j)
+// at Bp[q * NR * kc + k * NR + j]; columns past nc are zero.
+template <int NR>
+void pack_b_tmpl(int64_t kc, int64_t nc, ConstMat B, float* TN_RESTRICT Bp) {
+    for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+        const int64_t cols = std::min<int64_t>(NR, nc - j0);
+        float* TN_RESTRICT dst = Bp + j0 * kc;
+        const float* src = B.data + j0 * B.cs;
+        if (cols == NR && B.cs == 1) {  // rows contiguous: the common, non-transposed case
+            for (int64_t k = 0; k < kc; ++k)
+                for (int j = 0; j < NR; ++j) dst[k * NR + j] = src[k * B.rs + j];
+        } else if (cols == NR) {
+            for (int64_t k = 0; k < kc; ++k)
+                for (int j = 0; j < NR; ++j) dst[k * NR + j] = src[k * B.rs + j * B.cs];
+        } else {
+            for (int64_t k = 0; k < kc; ++k) {
+                for (int64_t j = 0; j < cols; ++j) dst[k * NR + j] = src[k * B.rs + j * B.cs];
+                for (int64_t j = cols; j < NR; ++j) dst[k * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace tn

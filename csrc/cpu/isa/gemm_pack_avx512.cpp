@@ -1,0 +1,107 @@
+// AVX-512 packing for the MR x 32 GEMM kernel: the two layouts that need a transpose (row-major
+// A into k-major micro-panels; a transposed B, i.e. x @ W^T, into row-major micro-panels) go
+// through 16 x 16 register transposes instead of element-by-element copies. Other layouts fall
+// back to the templated packs of gemm_pack.h. Compiled with the AVX-512 flags only in this file.
+#include "cpu/gemm_config.h"
+#include "cpu/gemm_pack.h"
+
+#include <immintrin.h>
+
+namespace tn {
+namespace {
+
+using namespace gemm_config::avx512;
+
+// In-register transpose: on return r[j] holds what was column j of the 16 x 16 block r[0..15].
+TN_ALWAYS_INLINE void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    // r[4q + s] now holds, in each 128-bit lane L, elements (rows 4q..4q+3, column 4L + s).
+    for (int s = 0; s < 4; ++s) {
+        const __m512 a = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);       // lanes 0,2 | 0,2
+        const __m512 b = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);       // lanes 1,3 | 1,3
+        const __m512 c = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
+        const __m512 d = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xDD);
+        t[s] = _mm512_shuffle_f32x4(a, c, 0x88);       // column s
+        t[8 + s] = _mm512_shuffle_f32x4(a, c, 0xDD);   // column 8 + s
+        t[4 + s] = _mm512_shuffle_f32x4(b, d, 0x88);   // column 4 + s
+        t[12 + s] = _mm512_shuffle_f32x4(b, d, 0xDD);  // column 12 + s
+    }
+    for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+static_assert(MR <= 16, "one transposed vector holds a k-column of the micro-panel");
+constexpr __mmask16 kRowMask = __mmask16((1u << MR) - 1);
+
+__mmask16 first_lanes(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
+
+// Row-major A (cs == 1): MR rows x 16 k at a time, transposed so each k gives MR contiguous values.
+void pack_a(int64_t mc, int64_t kc, ConstMat A, float* TN_RESTRICT Ap) {
+    if (A.cs != 1) return pack_a_tmpl<MR>(mc, kc, A, Ap);
+    for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+        const int64_t rows = mc - i0 < MR ? mc - i0 : MR;
+        float* dst = Ap + i0 * kc;
+        const float* src = A.data + i0 * A.rs;
+        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+            const int64_t kn = kc - k0 < 16 ? kc - k0 : 16;
+            const __mmask16 km = first_lanes(kn);
+            __m512 r[16];
+            for (int i = 0; i < 16; ++i)
+                r[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + i * A.rs + k0) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int64_t kk = 0; kk < kn; ++kk) _mm512_mask_storeu_ps(dst + (k0 + kk) * MR, kRowMask, r[kk]);
+        }
+    }
+}
+
+// Row-major B (cs == 1): two vectors per k row (GCC would turn the plain loop into a memcpy
+// call per 128-byte row); the column edge is masked and zero-filled.
+void pack_b_rows(int64_t kc, int64_t nc, ConstMat B, float* TN_RESTRICT Bp) {
+    for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+        const __mmask16 m0 = first_lanes(nc - j0), m1 = first_lanes(nc - j0 - 16 < 0 ? 0 : nc - j0 - 16);
+        float* dst = Bp + j0 * kc;
+        const float* src = B.data + j0;
+        for (int64_t k = 0; k < kc; ++k) {
+            _mm512_store_ps(dst + k * NR, _mm512_maskz_loadu_ps(m0, src + k * B.rs));
+            _mm512_store_ps(dst + k * NR + 16, _mm512_maskz_loadu_ps(m1, src + k * B.rs + 16));
+        }
+    }
+}
+
+// Transposed B (rs == 1, columns contiguous along k): 16 columns x 16 k at a time.
+void pack_b(int64_t kc, int64_t nc, ConstMat B, float* TN_RESTRICT Bp) {
+    if (B.cs == 1) return pack_b_rows(kc, nc, B, Bp);
+    if (B.rs != 1) return pack_b_tmpl<NR>(kc, nc, B, Bp);
+    for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+        float* dst = Bp + j0 * kc;
+        for (int64_t h = 0; h < NR; h += 16) {
+            const int64_t cols = nc - j0 - h < 0 ? 0 : (nc - j0 - h < 16 ? nc - j0 - h : 16);
+            const float* src = B.data + (j0 + h) * B.cs;
+            for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+                const int64_t kn = kc - k0 < 16 ? kc - k0 : 16;
+                const __mmask16 km = first_lanes(kn);
+                __m512 r[16];
+                for (int j = 0; j < 16; ++j)
+                    r[j] = j < cols ? _mm512_maskz_loadu_ps(km, src + j * B.cs + k0) : _mm512_setzero_ps();
+                transpose16(r);
+                for (int64_t kk = 0; kk < kn; ++kk) _mm512_storeu_ps(dst + (k0 + kk) * NR + h, r[kk]);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+GemmPackAFn gemm_pack_a_avx512() { return pack_a; }
+GemmPackBFn gemm_pack_b_avx512() { return pack_b; }
+
+}  // namespace tn
