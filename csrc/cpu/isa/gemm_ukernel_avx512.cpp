@@ -34,6 +34,9 @@ void tile(int64_t kc, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp, 
         if (Direct) {  // B read in place: fetch the same rows of the next micro-panel meanwhile
             _mm_prefetch(reinterpret_cast<const char*>(Bp + k * ldb + NR), _MM_HINT_T0);
             _mm_prefetch(reinterpret_cast<const char*>(Bp + k * ldb + NR + 16), _MM_HINT_T0);
+        } else {  // packed B streams from L2: pull it into L1 8 rows ahead (+4-5%, bench/dev/02)
+            _mm_prefetch(reinterpret_cast<const char*>(Bp + (k + 8) * NR), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(Bp + (k + 8) * NR + 16), _MM_HINT_T0);
         }
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r) {
