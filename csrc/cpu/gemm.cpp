@@ -45,11 +45,14 @@ bool gemm_block(const GemmKernel& g, int64_t m0, int64_t m1, int64_t n0, int64_t
     // loop 5: ic over M in steps of MC (A panel, L3)
     for (int64_t ic = m0; ic < m1; ic += g.MC) {
         const int64_t mc = std::min(g.MC, m1 - ic);
+        // Equal micro-panel heights: 32 rows run as 11 + 11 + 10, not 14 + 14 + 4 (a 4-row tile
+        // has too few accumulators to hide the FMA latency).
+        const int64_t mh = ceil_div(mc, ceil_div(mc, MR));
         // loop 4: pc over K in steps of KC (after the first block C already holds beta * C)
         for (int64_t pc = 0; pc < K; pc += KC) {
             const int64_t kc = std::min(KC, K - pc);
             const float beta_pc = pc == 0 ? beta : 1.0f;
-            g.pack_a(mc, kc, offset(A, ic, pc), Ap);
+            g.pack_a(mc, kc, mh, offset(A, ic, pc), Ap);
             // loop 3: jc over N in steps of NC (B block, L2)
             for (int64_t jc = n0; jc < n1; jc += g.NC) {
                 const int64_t nc = std::min(g.NC, n1 - jc);
@@ -57,13 +60,13 @@ bool gemm_block(const GemmKernel& g, int64_t m0, int64_t m1, int64_t n0, int64_t
                 const int64_t ldb = direct_b ? B.rs : NR;
                 const int64_t panel_step = direct_b ? NR : NR * kc;  // next micro-panel
                 if (!direct_b) g.pack_b(kc, nc, offset(B, pc, jc), Bp);
-                // loop 2: ir over the A panel in steps of MR (A micro-panel stays in L1)
-                for (int64_t ir = 0; ir < mc; ir += MR) {
-                    const int64_t mr = std::min(MR, mc - ir);
+                // loop 2: ir over the A panel in steps of mh <= MR (A micro-panel stays in L1)
+                for (int64_t ir = 0, p = 0; ir < mc; ir += mh, ++p) {
+                    const int64_t mr = std::min(mh, mc - ir);
                     // loop 1: jr over the B block in steps of NR (B micro-panels stream from L2)
                     for (int64_t jr = 0, q = 0; jr < nc; jr += NR, ++q) {
                         const int64_t nr = std::min(NR, nc - jr);
-                        g.ukernel(kc, Ap + ir * kc, Bblk + q * panel_step, ldb,
+                        g.ukernel(kc, Ap + p * MR * kc, Bblk + q * panel_step, ldb,
                                   C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, beta_pc);
                     }
                 }
@@ -84,23 +87,24 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
     }
 }
 
-// Thread grid tm x tn over C. Each thread packs its own A rows and B columns, so the best grid
-// minimises per-thread compute (tile padding included) plus per-thread packing, which costs
-// about 4 multiply-adds per packed element. Skinny M (e.g. 8 rows) therefore splits along N.
+// Thread grid tm x tn over C: rows split evenly (micro-panel heights adapt), columns in whole
+// NR micro-panels. Each thread packs its own A rows and B columns, so the best grid minimises
+// per-thread compute (column padding included) plus per-thread packing, which costs about 4
+// multiply-adds per packed element. Skinny M (e.g. 8 rows) therefore splits along N.
 struct Grid {
     int tm = 1, tn = 1;
 };
 
 Grid choose_grid(int nt, int64_t M, int64_t N, const GemmKernel& g) {
-    const int64_t m_tiles = ceil_div(M, g.MR), n_tiles = ceil_div(N, g.NR);
+    const int64_t n_tiles = ceil_div(N, g.NR);
     for (; nt > 1; --nt) {
         Grid best;
         double best_score = -1.0;
         for (int tm = 1; tm <= nt; ++tm) {
             if (nt % tm) continue;
             const int tn = nt / tm;
-            if (tm > m_tiles || tn > n_tiles) continue;
-            const double rows = double(ceil_div(m_tiles, tm) * g.MR);
+            if (tm > M || tn > n_tiles) continue;
+            const double rows = double(ceil_div(M, tm));
             const double cols = double(ceil_div(n_tiles, tn) * g.NR);
             const double score = rows * cols + 4.0 * (rows + cols);
             if (best_score < 0 || score < best_score) {
@@ -137,13 +141,12 @@ void sgemm_with(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alph
     const TeamLease lease(threads_for_work(double(M) * double(N) * double(K), kGemmGrain));
     const Grid grid = choose_grid(lease.threads(), M, N, *g);
     const int used = grid.tm * grid.tn;
-    const int64_t m_tiles = ceil_div(M, g->MR), n_tiles = ceil_div(N, g->NR);
+    const int64_t n_tiles = ceil_div(N, g->NR);
     std::atomic<bool> out_of_memory{false};
 
     auto run = [&](int t) {
         const int a = t / grid.tn, b = t % grid.tn;
-        const int64_t m0 = std::min(M, m_tiles * a / grid.tm * g->MR);
-        const int64_t m1 = std::min(M, m_tiles * (a + 1) / grid.tm * g->MR);
+        const int64_t m0 = M * a / grid.tm, m1 = M * (a + 1) / grid.tm;
         const int64_t n0 = std::min(N, n_tiles * b / grid.tn * g->NR);
         const int64_t n1 = std::min(N, n_tiles * (b + 1) / grid.tn * g->NR);
         if (m0 < m1 && n0 < n1 && !gemm_block(*g, m0, m1, n0, n1, K, alpha, A, B, beta, C, ldc))

@@ -10,13 +10,14 @@
 namespace tn {
 namespace {  // NOLINT: internal linkage per including file, see above
 
-// Pack rows [0, mc) x cols [0, kc) of A into MR-row micro-panels: panel p holds element (i, k) at
-// Ap[p * MR * kc + k * MR + i]; rows past mc are zero so the micro-kernel always runs a full tile.
+// Pack rows [0, mc) x cols [0, kc) of A into micro-panels of mh <= MR rows: panel p holds
+// element (p * mh + i, k) at Ap[p * MR * kc + k * MR + i]; rows past the panel's end are zero so
+// the micro-kernel may read a full MR-wide column.
 template <int MR>
-void pack_a_tmpl(int64_t mc, int64_t kc, ConstMat A, float* TN_RESTRICT Ap) {
-    for (int64_t i0 = 0; i0 < mc; i0 += MR) {
-        const int64_t rows = std::min<int64_t>(MR, mc - i0);
-        float* TN_RESTRICT dst = Ap + i0 * kc;
+void pack_a_tmpl(int64_t mc, int64_t kc, int64_t mh, ConstMat A, float* TN_RESTRICT Ap) {
+    for (int64_t i0 = 0, p = 0; i0 < mc; i0 += mh, ++p) {
+        const int64_t rows = std::min<int64_t>(mh, mc - i0);
+        float* TN_RESTRICT dst = Ap + p * MR * kc;
         const float* src = A.data + i0 * A.rs;
         if (rows == MR && A.rs == 1) {  // op(A) columns contiguous: trans_a of a row-major array
             for (int64_t k = 0; k < kc; ++k)
