@@ -18,6 +18,15 @@ namespace {
 constexpr int64_t kDirectPanels = 6;
 constexpr double kDirectBytes = 1 << 20;
 
+// Packing B pays only when many A micro-panels reuse it; else the micro-kernel reads
+// row-contiguous B in place (rows x cols is one thread's share of C).
+bool reads_b_in_place(const GemmKernel& g, ConstMat B, int64_t rows, int64_t cols, int64_t K) {
+    const int64_t panels = ceil_div(rows, g.MR);
+    return g.direct_b && B.cs == 1 &&
+           (panels == 1 ||
+            (panels <= kDirectPanels && 4.0 * double(K) * double(cols) <= kDirectBytes));
+}
+
 ConstMat offset(ConstMat X, int64_t i, int64_t j) { return ConstMat{&X.at(i, j), X.rs, X.cs}; }
 
 // K split into equal blocks of at most KC: 784 = 3 x 262, not 384 + 384 + 16 (a thin last
@@ -30,12 +39,7 @@ bool gemm_block(const GemmKernel& g, int64_t m0, int64_t m1, int64_t n0, int64_t
                 float alpha, ConstMat A, ConstMat B, float beta, float* C, int64_t ldc) {
     const int64_t MR = g.MR, NR = g.NR;
     const int64_t KC = balanced_kc(K, g.KC);
-    // Packing B pays only when many A micro-panels reuse it; else the micro-kernel reads
-    // row-contiguous B in place.
-    const int64_t panels = ceil_div(m1 - m0, MR);
-    const bool direct_b = g.direct_b && B.cs == 1 &&
-                          (panels == 1 || (panels <= kDirectPanels &&
-                                           4.0 * double(K) * double(n1 - n0) <= kDirectBytes));
+    const bool direct_b = reads_b_in_place(g, B, m1 - m0, n1 - n0, K);
     const int64_t mc_max = std::min(g.MC, round_up(m1 - m0, MR));
     const int64_t nc_max = std::min(g.NC, round_up(n1 - n0, NR));
     float* Ap = thread_scratch(0, static_cast<std::size_t>(mc_max * KC));
@@ -90,12 +94,13 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 // Thread grid tm x tn over C: rows split evenly (micro-panel heights adapt), columns in whole
 // NR micro-panels. Each thread packs its own A rows and B columns, so the best grid minimises
 // per-thread compute (column padding included) plus per-thread packing, which costs about 4
-// multiply-adds per packed element. Skinny M (e.g. 8 rows) therefore splits along N.
+// multiply-adds per packed element (1.5 per element of B read in place: it is still read).
+// Skinny M (e.g. 8 rows) therefore splits along N; 64x128x784 along M (bench/dev/02).
 struct Grid {
     int tm = 1, tn = 1;
 };
 
-Grid choose_grid(int nt, int64_t M, int64_t N, const GemmKernel& g) {
+Grid choose_grid(int nt, int64_t M, int64_t N, int64_t K, ConstMat B, const GemmKernel& g) {
     const int64_t n_tiles = ceil_div(N, g.NR);
     for (; nt > 1; --nt) {
         Grid best;
@@ -106,7 +111,8 @@ Grid choose_grid(int nt, int64_t M, int64_t N, const GemmKernel& g) {
             if (tm > M || tn > n_tiles) continue;
             const double rows = double(ceil_div(M, tm));
             const double cols = double(ceil_div(n_tiles, tn) * g.NR);
-            const double score = rows * cols + 4.0 * (rows + cols);
+            const bool direct = reads_b_in_place(g, B, int64_t(rows), int64_t(cols), K);
+            const double score = rows * cols + 4.0 * rows + (direct ? 1.5 : 4.0) * cols;
             if (best_score < 0 || score < best_score) {
                 best_score = score;
                 best = Grid{tm, tn};
@@ -139,7 +145,7 @@ void sgemm_with(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alph
     if (!g) return ref::gemm(M, N, K, alpha, A, B, beta, C, ldc);
 
     const TeamLease lease(threads_for_work(double(M) * double(N) * double(K), kGemmGrain));
-    const Grid grid = choose_grid(lease.threads(), M, N, *g);
+    const Grid grid = choose_grid(lease.threads(), M, N, K, B, *g);
     const int used = grid.tm * grid.tn;
     const int64_t n_tiles = ceil_div(N, g->NR);
     std::atomic<bool> out_of_memory{false};
