@@ -105,7 +105,9 @@ Grid choose_grid(int nt, int64_t M, int64_t N, int64_t K, ConstMat B, const Gemm
     for (; nt > 1; --nt) {
         Grid best;
         double best_score = -1.0;
-        for (int tm = 1; tm <= nt; ++tm) {
+        // Ties go to the M split (tm counts down): at 1024^3 it ran 2-3% faster, as each thread
+        // packs half of A (transposing) and all of B (a plain copy) instead of the reverse.
+        for (int tm = nt; tm >= 1; --tm) {
             if (nt % tm) continue;
             const int tn = nt / tm;
             if (tm > M || tn > n_tiles) continue;
