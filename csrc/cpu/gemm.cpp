@@ -49,14 +49,17 @@ bool gemm_block(const GemmKernel& g, int64_t m0, int64_t m1, int64_t n0, int64_t
     // loop 5: ic over M in steps of MC (A panel, L3)
     for (int64_t ic = m0; ic < m1; ic += g.MC) {
         const int64_t mc = std::min(g.MC, m1 - ic);
-        // Equal micro-panel heights: 32 rows run as 11 + 11 + 10, not 14 + 14 + 4 (a 4-row tile
-        // has too few accumulators to hide the FMA latency).
-        const int64_t mh = ceil_div(mc, ceil_div(mc, MR));
+        // Micro-panel heights differ by at most one: 256 rows run as 9 x 14 + 10 x 13, not
+        // 18 x 14 + 4 (a 4-row tile has too few accumulators to hide the FMA latency).
+        const int64_t panels = ceil_div(mc, MR), base = mc / panels, extra = mc % panels;
+        auto panel_row = [&](int64_t p) { return p * base + std::min(p, extra); };
         // loop 4: pc over K in steps of KC (after the first block C already holds beta * C)
         for (int64_t pc = 0; pc < K; pc += KC) {
             const int64_t kc = std::min(KC, K - pc);
             const float beta_pc = pc == 0 ? beta : 1.0f;
-            g.pack_a(mc, kc, mh, offset(A, ic, pc), Ap);
+            for (int64_t p = 0; p < panels; ++p)
+                g.pack_a(panel_row(p + 1) - panel_row(p), kc, offset(A, ic + panel_row(p), pc),
+                         Ap + p * MR * kc);
             // loop 3: jc over N in steps of NC (B block, L2)
             for (int64_t jc = n0; jc < n1; jc += g.NC) {
                 const int64_t nc = std::min(g.NC, n1 - jc);
@@ -64,9 +67,9 @@ bool gemm_block(const GemmKernel& g, int64_t m0, int64_t m1, int64_t n0, int64_t
                 const int64_t ldb = direct_b ? B.rs : NR;
                 const int64_t panel_step = direct_b ? NR : NR * kc;  // next micro-panel
                 if (!direct_b) g.pack_b(kc, nc, offset(B, pc, jc), Bp);
-                // loop 2: ir over the A panel in steps of mh <= MR (A micro-panel stays in L1)
-                for (int64_t ir = 0, p = 0; ir < mc; ir += mh, ++p) {
-                    const int64_t mr = std::min(mh, mc - ir);
+                // loop 2: one A micro-panel of <= MR rows at a time (it stays in L1)
+                for (int64_t p = 0; p < panels; ++p) {
+                    const int64_t ir = panel_row(p), mr = panel_row(p + 1) - ir;
                     // loop 1: jr over the B block in steps of NR (B micro-panels stream from L2)
                     for (int64_t jr = 0, q = 0; jr < nc; jr += NR, ++q) {
                         const int64_t nr = std::min(NR, nc - jr);

@@ -18,10 +18,10 @@ namespace tn {
 using GemmUkernelFn = void (*)(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C,
                                int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
 
-// Pack A rows [0, mc) x cols [0, kc) into micro-panels of mh <= MR rows, each MR wide / B rows
-// [0, kc) x cols [0, nc) into NR-column micro-panels (layouts above; gemm_pack.h). Any strides:
-// transposes are free.
-using GemmPackAFn = void (*)(int64_t mc, int64_t kc, int64_t mh, ConstMat A, float* Ap);
+// Pack A rows [0, rows <= MR) x cols [0, kc) into one micro-panel / B rows [0, kc) x cols
+// [0, nc) into NR-column micro-panels (layouts above; gemm_pack.h). Any strides: transposes are
+// free.
+using GemmPackAFn = void (*)(int64_t rows, int64_t kc, ConstMat A, float* Ap);
 using GemmPackBFn = void (*)(int64_t kc, int64_t nc, ConstMat B, float* Bp);
 
 struct GemmKernel {

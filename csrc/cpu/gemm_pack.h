@@ -10,26 +10,20 @@
 namespace tn {
 namespace {  // NOLINT: internal linkage per including file, see above
 
-// Pack rows [0, mc) x cols [0, kc) of A into micro-panels of mh <= MR rows: panel p holds
-// element (p * mh + i, k) at Ap[p * MR * kc + k * MR + i]; rows past the panel's end are zero so
-// the micro-kernel may read a full MR-wide column.
+// Pack rows [0, rows) x cols [0, kc) of A, rows <= MR, into one micro-panel: element (i, k) at
+// Ap[k * MR + i]; rows past `rows` are zero so the micro-kernel may read a full MR-wide column.
 template <int MR>
-void pack_a_tmpl(int64_t mc, int64_t kc, int64_t mh, ConstMat A, float* TN_RESTRICT Ap) {
-    for (int64_t i0 = 0, p = 0; i0 < mc; i0 += mh, ++p) {
-        const int64_t rows = std::min<int64_t>(mh, mc - i0);
-        float* TN_RESTRICT dst = Ap + p * MR * kc;
-        const float* src = A.data + i0 * A.rs;
-        if (rows == MR && A.rs == 1) {  // op(A) columns contiguous: trans_a of a row-major array
-            for (int64_t k = 0; k < kc; ++k)
-                for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[k * A.cs + i];
-        } else if (rows == MR) {
-            for (int64_t k = 0; k < kc; ++k)
-                for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[i * A.rs + k * A.cs];
-        } else {
-            for (int64_t k = 0; k < kc; ++k) {
-                for (int64_t i = 0; i < rows; ++i) dst[k * MR + i] = src[i * A.rs + k * A.cs];
-                for (int64_t i = rows; i < MR; ++i) dst[k * MR + i] = 0.0f;
-            }
+void pack_a_tmpl(int64_t rows, int64_t kc, ConstMat A, float* TN_RESTRICT Ap) {
+    if (rows == MR && A.rs == 1) {  // op(A) columns contiguous: trans_a of a row-major array
+        for (int64_t k = 0; k < kc; ++k)
+            for (int i = 0; i < MR; ++i) Ap[k * MR + i] = A.data[k * A.cs + i];
+    } else if (rows == MR) {
+        for (int64_t k = 0; k < kc; ++k)
+            for (int i = 0; i < MR; ++i) Ap[k * MR + i] = A.data[i * A.rs + k * A.cs];
+    } else {
+        for (int64_t k = 0; k < kc; ++k) {
+            for (int64_t i = 0; i < rows; ++i) Ap[k * MR + i] = A.data[i * A.rs + k * A.cs];
+            for (int64_t i = rows; i < MR; ++i) Ap[k * MR + i] = 0.0f;
         }
     }
 }

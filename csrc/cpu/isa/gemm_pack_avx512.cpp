@@ -44,23 +44,18 @@ constexpr __mmask16 kRowMask = __mmask16((1u << MR) - 1);
 
 __mmask16 first_lanes(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
 
-// Row-major A (cs == 1): mh rows x 16 k at a time, transposed so each k gives MR contiguous
-// values (rows past mh zero).
-void pack_a(int64_t mc, int64_t kc, int64_t mh, ConstMat A, float* TN_RESTRICT Ap) {
-    if (A.cs != 1) return pack_a_tmpl<MR>(mc, kc, mh, A, Ap);
-    for (int64_t i0 = 0, p = 0; i0 < mc; i0 += mh, ++p) {
-        const int64_t rows = mc - i0 < mh ? mc - i0 : mh;
-        float* dst = Ap + p * MR * kc;
-        const float* src = A.data + i0 * A.rs;
-        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
-            const int64_t kn = kc - k0 < 16 ? kc - k0 : 16;
-            const __mmask16 km = first_lanes(kn);
-            __m512 r[16];
-            for (int i = 0; i < 16; ++i)
-                r[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + i * A.rs + k0) : _mm512_setzero_ps();
-            transpose16(r);
-            for (int64_t kk = 0; kk < kn; ++kk) _mm512_mask_storeu_ps(dst + (k0 + kk) * MR, kRowMask, r[kk]);
-        }
+// Row-major A (cs == 1): `rows` rows x 16 k at a time, transposed so each k gives MR contiguous
+// values (rows past `rows` zero).
+void pack_a(int64_t rows, int64_t kc, ConstMat A, float* TN_RESTRICT Ap) {
+    if (A.cs != 1) return pack_a_tmpl<MR>(rows, kc, A, Ap);
+    for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+        const int64_t kn = kc - k0 < 16 ? kc - k0 : 16;
+        const __mmask16 km = first_lanes(kn);
+        __m512 r[16];
+        for (int i = 0; i < 16; ++i)
+            r[i] = i < rows ? _mm512_maskz_loadu_ps(km, A.data + i * A.rs + k0) : _mm512_setzero_ps();
+        transpose16(r);
+        for (int64_t kk = 0; kk < kn; ++kk) _mm512_mask_storeu_ps(Ap + (k0 + kk) * MR, kRowMask, r[kk]);
     }
 }
 
