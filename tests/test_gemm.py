@@ -402,7 +402,9 @@ def test_bit_identical_across_thread_counts(fast_variant, rng, M, N, K):
 def skinny_thread_shapes(name):
     MR, NR = BLOCKING[name]["MR"], BLOCKING[name]["NR"]
     K = -(-(1 << 21) // (2 * MR * NR))  # enough multiply-adds for 2 threads
-    return [(2 * MR, NR, K), (2 * MR - 1, NR + 3, K), (MR + 1, 2 * NR, K)]
+    # ... and one MR panel against long rows of B (short K blocks that stream B).
+    return [(2 * MR, NR, K), (2 * MR - 1, NR + 3, K), (MR + 1, 2 * NR, K), (MR, 2053, 77),
+            (1, 3000, 64), (MR - 1, 4096, 100), (MR, 1500, 100)]
 
 
 def test_bit_identical_across_thread_counts_skinny(fast_variant, rng):

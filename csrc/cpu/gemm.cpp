@@ -17,6 +17,11 @@ namespace {
 // does not fit).
 constexpr int64_t kDirectPanels = 6;
 constexpr double kDirectBytes = 1 << 20;
+// K block when B rows of at least kStreamCols floats stream past a single micro-panel of A
+// (bench/dev/02, 2 threads: 8x4096x1024 513 -> 409 us, 1x4096x4096 1858 -> 1201 us; with
+// 500-float rows per thread it lost 40%, hence the threshold: two threads get >= 1024 each).
+constexpr int64_t kStreamKC = 32;
+constexpr int64_t kStreamCols = 2048;
 
 // Packing B pays only when many A micro-panels reuse it; else the micro-kernel reads
 // row-contiguous B in place (rows x cols is one thread's share of C).
@@ -29,16 +34,25 @@ bool reads_b_in_place(const GemmKernel& g, ConstMat B, int64_t rows, int64_t col
 
 ConstMat offset(ConstMat X, int64_t i, int64_t j) { return ConstMat{&X.at(i, j), X.rs, X.cs}; }
 
-// K split into equal blocks of at most KC: 784 = 3 x 262, not 384 + 384 + 16 (a thin last
-// block pays a full pass over C for little work).
-int64_t balanced_kc(int64_t K, int64_t KC) { return ceil_div(K, ceil_div(K, KC)); }
+// The K block, chosen from the whole problem (never from a thread's share, so the summation
+// order, and with it every bit of C, is the same for any thread count).
+// K is split into equal blocks of at most KC: 784 = 3 x 262, not 384 + 384 + 16 (a thin last
+// block pays a full pass over C for little work). One micro-panel of A against long rows of B
+// read in place streams B from memory: short K blocks make that a few dozen sequential row
+// streams the prefetchers follow, instead of hundreds of rows read 128 bytes at a time.
+int64_t choose_kc(const GemmKernel& g, int64_t M, int64_t N, int64_t K, ConstMat B) {
+    const bool streaming = g.direct_b && B.cs == 1 && M <= g.MR && N >= kStreamCols;
+    const int64_t KC = streaming ? kStreamKC : g.KC;
+    return ceil_div(K, ceil_div(K, KC));
+}
 
-// One thread's share: rows [m0, m1) x cols [n0, n1) of C, all of K. Returns false when its
-// packing buffers cannot be allocated (we are inside an OpenMP region: no throwing).
-bool gemm_block(const GemmKernel& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K,
-                float alpha, ConstMat A, ConstMat B, float beta, float* C, int64_t ldc) {
+// One thread's share: rows [m0, m1) x cols [n0, n1) of C, all of K in blocks of KC. Returns
+// false when its packing buffers cannot be allocated (we are inside an OpenMP region: no
+// throwing).
+bool gemm_block(const GemmKernel& g, int64_t KC, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                int64_t K, float alpha, ConstMat A, ConstMat B, float beta, float* C,
+                int64_t ldc) {
     const int64_t MR = g.MR, NR = g.NR;
-    const int64_t KC = balanced_kc(K, g.KC);
     const bool direct_b = reads_b_in_place(g, B, m1 - m0, n1 - n0, K);
     const int64_t mc_max = std::min(g.MC, round_up(m1 - m0, MR));
     const int64_t nc_max = std::min(g.NC, round_up(n1 - n0, NR));
@@ -152,6 +166,7 @@ void sgemm_with(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alph
     const TeamLease lease(threads_for_work(double(M) * double(N) * double(K), kGemmGrain));
     const Grid grid = choose_grid(lease.threads(), M, N, K, B, *g);
     const int used = grid.tm * grid.tn;
+    const int64_t KC = choose_kc(*g, M, N, K, B);
     const int64_t n_tiles = ceil_div(N, g->NR);
     std::atomic<bool> out_of_memory{false};
 
@@ -160,7 +175,8 @@ void sgemm_with(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alph
         const int64_t m0 = M * a / grid.tm, m1 = M * (a + 1) / grid.tm;
         const int64_t n0 = std::min(N, n_tiles * b / grid.tn * g->NR);
         const int64_t n1 = std::min(N, n_tiles * (b + 1) / grid.tn * g->NR);
-        if (m0 < m1 && n0 < n1 && !gemm_block(*g, m0, m1, n0, n1, K, alpha, A, B, beta, C, ldc))
+        if (m0 < m1 && n0 < n1 &&
+            !gemm_block(*g, KC, m0, m1, n0, n1, K, alpha, A, B, beta, C, ldc))
             out_of_memory.store(true);
     };
     if (used == 1) {
