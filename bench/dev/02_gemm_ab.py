@@ -8,7 +8,13 @@ Findings that shaped csrc/cpu (2 threads unless said, this machine, medians of 5
     prefetch of packed B 8 rows ahead: +4-5% at 256x1024x1024 (4 and 16 rows: same);
     KC 256/512 or NC 960 instead of 384/480: within noise or worse;
     B read in place for <= 6 micro-panels when it fits L2: +6% at 64x128x784;
-    LTO build: the 13-row tile spilled a B vector, -30% at 64x128x784 (now built without LTO).
+    LTO build: the 13-row tile spilled a B vector, -30% at 64x128x784 (now built without LTO);
+    M split with one shared packed B per block (BLIS style, two barriers per block): 2-10% slower
+    than each thread packing its own B, at 512^3 .. 2048^3 and 256x1024x1024 (not kept);
+    dynamic claiming of 2x more shares than threads: -5% quiet, mixed under load (not kept);
+    prefetching the next B block's source into L2 during the micro-kernels: no gain (not kept);
+    K blocks of 32 when one A micro-panel streams rows of >= 1024 floats of B in place:
+    8x4096x1024 513 -> 409 us.
 """
 from __future__ import annotations
 

@@ -46,6 +46,33 @@ int64_t choose_kc(const GemmKernel& g, int64_t M, int64_t N, int64_t K, ConstMat
     return ceil_div(K, ceil_div(K, KC));
 }
 
+// Rows [0, mc) of an A panel as micro-panels whose heights differ by at most one: 256 rows run
+// as 9 x 14 + 10 x 13, not 18 x 14 + 4 (a 4-row tile has too few accumulators to hide the FMA
+// latency).
+struct Panels {
+    int64_t count, base, extra;
+    Panels(int64_t mc, int64_t MR) : count(ceil_div(mc, MR)), base(mc / count), extra(mc % count) {}
+    int64_t row(int64_t p) const { return p * base + std::min(p, extra); }
+};
+
+void pack_a_panels(const GemmKernel& g, const Panels& P, int64_t kc, ConstMat A, float* Ap) {
+    for (int64_t p = 0; p < P.count; ++p)
+        g.pack_a(P.row(p + 1) - P.row(p), kc, offset(A, P.row(p), 0), Ap + p * g.MR * kc);
+}
+
+// Loops 2 and 1: every A micro-panel (it stays in L1) against every B micro-panel of the block
+// (they stream from L2). B micro-panel q starts at Bblk + q * panel_step, rows ldb apart.
+void macro_kernel(const GemmKernel& g, const Panels& P, int64_t kc, int64_t nc, const float* Ap,
+                  const float* Bblk, int64_t ldb, int64_t panel_step, float alpha, float beta,
+                  float* C, int64_t ldc) {
+    for (int64_t p = 0; p < P.count; ++p) {
+        const int64_t ir = P.row(p), mr = P.row(p + 1) - ir;
+        for (int64_t jr = 0, q = 0; jr < nc; jr += g.NR, ++q)
+            g.ukernel(kc, Ap + p * g.MR * kc, Bblk + q * panel_step, ldb, C + ir * ldc + jr, ldc,
+                      mr, std::min(g.NR, nc - jr), alpha, beta);
+    }
+}
+
 // One thread's share: rows [m0, m1) x cols [n0, n1) of C, all of K in blocks of KC. Returns
 // false when its packing buffers cannot be allocated (we are inside an OpenMP region: no
 // throwing).
@@ -62,35 +89,18 @@ bool gemm_block(const GemmKernel& g, int64_t KC, int64_t m0, int64_t m1, int64_t
 
     // loop 5: ic over M in steps of MC (A panel, L3)
     for (int64_t ic = m0; ic < m1; ic += g.MC) {
-        const int64_t mc = std::min(g.MC, m1 - ic);
-        // Micro-panel heights differ by at most one: 256 rows run as 9 x 14 + 10 x 13, not
-        // 18 x 14 + 4 (a 4-row tile has too few accumulators to hide the FMA latency).
-        const int64_t panels = ceil_div(mc, MR), base = mc / panels, extra = mc % panels;
-        auto panel_row = [&](int64_t p) { return p * base + std::min(p, extra); };
+        const Panels P(std::min(g.MC, m1 - ic), MR);
         // loop 4: pc over K in steps of KC (after the first block C already holds beta * C)
         for (int64_t pc = 0; pc < K; pc += KC) {
             const int64_t kc = std::min(KC, K - pc);
-            const float beta_pc = pc == 0 ? beta : 1.0f;
-            for (int64_t p = 0; p < panels; ++p)
-                g.pack_a(panel_row(p + 1) - panel_row(p), kc, offset(A, ic + panel_row(p), pc),
-                         Ap + p * MR * kc);
+            pack_a_panels(g, P, kc, offset(A, ic, pc), Ap);
             // loop 3: jc over N in steps of NC (B block, L2)
             for (int64_t jc = n0; jc < n1; jc += g.NC) {
                 const int64_t nc = std::min(g.NC, n1 - jc);
-                const float* Bblk = direct_b ? &B.at(pc, jc) : Bp;
-                const int64_t ldb = direct_b ? B.rs : NR;
-                const int64_t panel_step = direct_b ? NR : NR * kc;  // next micro-panel
                 if (!direct_b) g.pack_b(kc, nc, offset(B, pc, jc), Bp);
-                // loop 2: one A micro-panel of <= MR rows at a time (it stays in L1)
-                for (int64_t p = 0; p < panels; ++p) {
-                    const int64_t ir = panel_row(p), mr = panel_row(p + 1) - ir;
-                    // loop 1: jr over the B block in steps of NR (B micro-panels stream from L2)
-                    for (int64_t jr = 0, q = 0; jr < nc; jr += NR, ++q) {
-                        const int64_t nr = std::min(NR, nc - jr);
-                        g.ukernel(kc, Ap + p * MR * kc, Bblk + q * panel_step, ldb,
-                                  C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, beta_pc);
-                    }
-                }
+                macro_kernel(g, P, kc, nc, Ap, direct_b ? &B.at(pc, jc) : Bp, direct_b ? B.rs : NR,
+                             direct_b ? NR : NR * kc, alpha, pc == 0 ? beta : 1.0f,
+                             C + ic * ldc + jc, ldc);
             }
         }
     }
