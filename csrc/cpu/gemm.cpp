@@ -65,11 +65,13 @@ void pack_a_panels(const GemmKernel& g, const Panels& P, int64_t kc, ConstMat A,
 void macro_kernel(const GemmKernel& g, const Panels& P, int64_t kc, int64_t nc, const float* Ap,
                   const float* Bblk, int64_t ldb, int64_t panel_step, float alpha, float beta,
                   float* C, int64_t ldc) {
+    const int64_t MR = g.MR, NR = g.NR;
+    const GemmUkernelFn ukernel = g.ukernel;
     for (int64_t p = 0; p < P.count; ++p) {
         const int64_t ir = P.row(p), mr = P.row(p + 1) - ir;
-        for (int64_t jr = 0, q = 0; jr < nc; jr += g.NR, ++q)
-            g.ukernel(kc, Ap + p * g.MR * kc, Bblk + q * panel_step, ldb, C + ir * ldc + jr, ldc,
-                      mr, std::min(g.NR, nc - jr), alpha, beta);
+        for (int64_t jr = 0, q = 0; jr < nc; jr += NR, ++q)
+            ukernel(kc, Ap + p * MR * kc, Bblk + q * panel_step, ldb, C + ir * ldc + jr, ldc, mr,
+                    std::min(NR, nc - jr), alpha, beta);
     }
 }
 
