@@ -1,5 +1,5 @@
-// Portable GEMM micro-kernel (6 x 8 tile: 12 SSE accumulators, no spills) in plain C++: the fallback on CPUs without AVX2 and
-// the "generic" variant of TURBONN_CPU. Compiled with the baseline flags only.
+// Portable GEMM micro-kernel (6 x 8 tile, 12 four-float accumulators) in plain C++: the fallback
+// on CPUs without AVX2 and the "generic" variant of TURBONN_CPU. Baseline compiler flags only.
 #include "cpu/gemm_config.h"
 #include "cpu/gemm_pack.h"
 
