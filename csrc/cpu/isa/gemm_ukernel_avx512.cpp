@@ -14,6 +14,31 @@ namespace {
 using namespace gemm_config::avx512;
 static_assert(NR == 32, "the tile holds two zmm vectors per row");
 
+// Rows of k before the end at which the C tile is prefetched.
+constexpr int64_t kPrefetchC = 24;
+
+// One k step of the tile: two B vectors, R broadcasts of A, 2R FMAs.
+template <int R, bool Direct>
+TN_ALWAYS_INLINE void step(int64_t k, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp,
+                           int64_t ldb, __mmask16 m0, __mmask16 m1, __m512 (&c0)[R],
+                           __m512 (&c1)[R]) {
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, Bp + k * ldb);
+    const __m512 b1 = _mm512_maskz_loadu_ps(m1, Bp + k * ldb + 16);
+    if (Direct) {  // B read in place: fetch the same rows of the next micro-panel meanwhile
+        _mm_prefetch(reinterpret_cast<const char*>(Bp + k * ldb + NR), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(Bp + k * ldb + NR + 16), _MM_HINT_T0);
+    } else {  // packed B streams from L2: pull it into L1 8 rows ahead (+4-5%, bench/dev/02)
+        _mm_prefetch(reinterpret_cast<const char*>(Bp + (k + 8) * NR), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(Bp + (k + 8) * NR + 16), _MM_HINT_T0);
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+        const __m512 a = _mm512_set1_ps(Ap[k * MR + r]);
+        c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+        c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+    }
+}
+
 template <int R, bool Direct>
 void tile(int64_t kc, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp, int64_t ldb,
           float* C, int64_t ldc, int64_t nr, float alpha, float beta) {
@@ -22,29 +47,21 @@ void tile(int64_t kc, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp, 
     const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
     const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF)
                          : nr > 16 ? __mmask16((1u << (nr - 16)) - 1) : __mmask16(0);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
     __m512 c0[R], c1[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+    // C is fetched near the end of the k loop, not at its start: by then kc rows of B have
+    // streamed through L1 and would have evicted it again.
+    const int64_t k_pf = kc > kPrefetchC ? kc - kPrefetchC : 0;
 #pragma GCC unroll 4
-    for (int64_t k = 0; k < kc; ++k) {
-        const __m512 b0 = _mm512_maskz_loadu_ps(m0, Bp + k * ldb);
-        const __m512 b1 = _mm512_maskz_loadu_ps(m1, Bp + k * ldb + 16);
-        if (Direct) {  // B read in place: fetch the same rows of the next micro-panel meanwhile
-            _mm_prefetch(reinterpret_cast<const char*>(Bp + k * ldb + NR), _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(Bp + k * ldb + NR + 16), _MM_HINT_T0);
-        } else {  // packed B streams from L2: pull it into L1 8 rows ahead (+4-5%, bench/dev/02)
-            _mm_prefetch(reinterpret_cast<const char*>(Bp + (k + 8) * NR), _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(Bp + (k + 8) * NR + 16), _MM_HINT_T0);
-        }
+    for (int64_t k = 0; k < k_pf; ++k) step<R, Direct>(k, Ap, Bp, ldb, m0, m1, c0, c1);
 #pragma GCC unroll 16
-        for (int r = 0; r < R; ++r) {
-            const __m512 a = _mm512_set1_ps(Ap[k * MR + r]);
-            c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
-        }
+    for (int r = 0; r < R; ++r) {
+        _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + 16), _MM_HINT_T0);
     }
+#pragma GCC unroll 4
+    for (int64_t k = k_pf; k < kc; ++k) step<R, Direct>(k, Ap, Bp, ldb, m0, m1, c0, c1);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
