@@ -59,7 +59,7 @@ py::array gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, b
                                  std::string(py::str(py::type::handle_of(out_obj).attr("__name__"))));
         out = py::reinterpret_borrow<py::array>(out_obj);
         const py::dtype dt = out.dtype();
-        if (dt.kind() != 'f' || dt.itemsize() != 4 || !dt.attr("isnative").cast<bool>())
+        if (!dt.equal(py::dtype::of<float>()))
             throw py::value_error("out must have dtype float32, got " + std::string(py::str(dt)));
         if (out.ndim() != 2 || out.shape(0) != M || out.shape(1) != N)
             throw py::value_error("out must have shape " + want + ", got " + shape_str(out));

@@ -21,14 +21,15 @@ py::array require_float32(const py::handle& obj, const char* name, int ndim) {
                              std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
     py::array a = py::reinterpret_borrow<py::array>(obj);
     const py::dtype dt = a.dtype();
-    if (dt.kind() != 'f' || dt.itemsize() != 4)
-        throw py::type_error(std::string(name) + " must have dtype float32, got " +
-                             std::string(py::str(dt)));
-    if (!dt.attr("isnative").cast<bool>())
+    if (!dt.equal(py::dtype::of<float>())) {  // one C call on the hot path; details on failure
+        if (dt.kind() != 'f' || dt.itemsize() != 4)
+            throw py::type_error(std::string(name) + " must have dtype float32, got " +
+                                 std::string(py::str(dt)));
         throw py::type_error(std::string(name) +
                              " must be native-endian float32, got byte order '" +
                              std::string(py::str(dt.attr("byteorder"))) +
                              "' (use a.astype(numpy.float32))");
+    }
     if (a.ndim() != ndim)
         throw py::value_error(std::string(name) + " must be " + std::to_string(ndim) +
                               "-D, got shape " + shape_str(a));
