@@ -14,7 +14,9 @@ Findings that shaped csrc/cpu (2 threads unless said, this machine, medians of 5
     dynamic claiming of 2x more shares than threads: -5% quiet, mixed under load (not kept);
     prefetching the next B block's source into L2 during the micro-kernels: no gain (not kept);
     K blocks of 32 when one A micro-panel streams rows of >= 1024 floats of B in place:
-    8x4096x1024 513 -> 409 us.
+    8x4096x1024 513 -> 409 us;
+    tile 8x48 (3 B vectors, 8 rows: C rows at a 4 KiB stride fit one L1 set) vs 14x32: -8% at
+    1024^3, -14% at 64x128x784 (+3% at 8x4096x1024); 12x32: -1..-3% at 1024^3 and 256x1024^2.
 """
 from __future__ import annotations
 

@@ -7,6 +7,8 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+
 namespace tn {
 namespace {
 
@@ -43,6 +45,7 @@ static_assert(MR <= 16, "one transposed vector holds a k-column of the micro-pan
 constexpr __mmask16 kRowMask = __mmask16((1u << MR) - 1);
 
 __mmask16 first_lanes(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
+static_assert(NR % 16 == 0, "micro-panels are whole zmm vectors wide");
 
 // Row-major A (cs == 1): `rows` rows x 16 k at a time, transposed so each k gives MR contiguous
 // values (rows past `rows` zero).
@@ -65,21 +68,21 @@ void pack_a(int64_t rows, int64_t kc, ConstMat A, float* TN_RESTRICT Ap) {
 // pack read B at ~17 GB/s. Rows a few ahead are prefetched by hand.
 void pack_b_rows(int64_t kc, int64_t nc, ConstMat B, float* TN_RESTRICT Bp) {
     const int64_t full = nc / NR * NR;
-    const __mmask16 m0 = first_lanes(nc - full), m1 = first_lanes(nc - full < 16 ? 0 : nc - full - 16);
+    __mmask16 edge[NR / 16];
+    for (int64_t v = 0; v < NR / 16; ++v) edge[v] = first_lanes(std::max<int64_t>(nc - full - 16 * v, 0));
     for (int64_t k = 0; k < kc; ++k) {
         const float* src = B.data + k * B.rs;
         if (k + 4 < kc)
             for (int64_t j = 0; j < nc; j += 16)
                 _mm_prefetch(reinterpret_cast<const char*>(src + 4 * B.rs + j), _MM_HINT_T0);
         float* dst = Bp + k * NR;
-        for (int64_t j0 = 0; j0 < full; j0 += NR) {
-            _mm512_store_ps(dst + j0 * kc, _mm512_loadu_ps(src + j0));
-            _mm512_store_ps(dst + j0 * kc + 16, _mm512_loadu_ps(src + j0 + 16));
-        }
-        if (full < nc) {
-            _mm512_store_ps(dst + full * kc, _mm512_maskz_loadu_ps(m0, src + full));
-            _mm512_store_ps(dst + full * kc + 16, _mm512_maskz_loadu_ps(m1, src + full + 16));
-        }
+        for (int64_t j0 = 0; j0 < full; j0 += NR)
+            for (int64_t v = 0; v < NR; v += 16)
+                _mm512_store_ps(dst + j0 * kc + v, _mm512_loadu_ps(src + j0 + v));
+        if (full < nc)
+            for (int64_t v = 0; v < NR / 16; ++v)
+                _mm512_store_ps(dst + full * kc + 16 * v,
+                                _mm512_maskz_loadu_ps(edge[v], src + full + 16 * v));
     }
 }
 

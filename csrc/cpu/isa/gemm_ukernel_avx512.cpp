@@ -1,6 +1,6 @@
-// AVX-512 GEMM micro-kernel, MR x 32 tile (MR in gemm_config.h): 2 * MR zmm accumulators, two B vectors per k, A broadcast
-// from memory. Row counts below MR get their own instantiation (skinny M stays fast); column
-// edges use masked loads/stores. Compiled with -mavx512f/vl/dq/bw only in this file.
+// AVX-512 GEMM micro-kernel, MR x NR tile (gemm_config.h): MR * NR / 16 zmm accumulators, NR / 16
+// B vectors per k, A broadcast from memory. Row counts below MR get their own instantiation
+// (skinny M stays fast); column edges use masked loads/stores. AVX-512 flags only in this file.
 #include "cpu/gemm_config.h"
 
 #include <immintrin.h>
@@ -12,31 +12,35 @@ namespace tn {
 namespace {
 
 using namespace gemm_config::avx512;
-static_assert(NR == 32, "the tile holds two zmm vectors per row");
+static_assert(NR % 16 == 0, "a tile row is whole zmm vectors");
+constexpr int NV = NR / 16;  // vectors per tile row
 
 // Rows of k before the end at which the C tile is prefetched.
 constexpr int64_t kPrefetchC = 24;
 
-// One k step of the tile: two B vectors, R broadcasts of A, 2R FMAs.
+// One k step of the tile: NV B vectors, R broadcasts of A, NV * R FMAs.
 template <int R, bool Direct>
 TN_ALWAYS_INLINE void step(int64_t k, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp,
-                           int64_t ldb, __mmask16 m0, __mmask16 m1, __m512 (&c0)[R],
-                           __m512 (&c1)[R]) {
-    const __m512 b0 = _mm512_maskz_loadu_ps(m0, Bp + k * ldb);
-    const __m512 b1 = _mm512_maskz_loadu_ps(m1, Bp + k * ldb + 16);
-    if (Direct) {  // B read in place: fetch the same rows of the next micro-panel meanwhile
-        _mm_prefetch(reinterpret_cast<const char*>(Bp + k * ldb + NR), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(Bp + k * ldb + NR + 16), _MM_HINT_T0);
-    } else {  // packed B streams from L2: pull it into L1 8 rows ahead (+4-5%, bench/dev/02)
-        _mm_prefetch(reinterpret_cast<const char*>(Bp + (k + 8) * NR), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(Bp + (k + 8) * NR + 16), _MM_HINT_T0);
+                           int64_t ldb, const __mmask16 (&m)[NV], __m512 (&c)[R][NV]) {
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+        b[v] = _mm512_maskz_loadu_ps(m[v], Bp + k * ldb + 16 * v);
+        // Direct: B read in place, fetch the same rows of the next micro-panel meanwhile.
+        // Packed: B streams from L2, pull it into L1 8 rows ahead (+4-5%, bench/dev/02).
+        const float* pf = Direct ? Bp + k * ldb + NR + 16 * v : Bp + (k + 8) * NR + 16 * v;
+        _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T0);
     }
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
         const __m512 a = _mm512_set1_ps(Ap[k * MR + r]);
-        c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
-        c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) c[r][v] = _mm512_fmadd_ps(a, b[v], c[r][v]);
     }
+}
+
+__mmask16 lanes(int64_t n) {  // the first n lanes, n clamped to [0, 16]
+    return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
 }
 
 template <int R, bool Direct>
@@ -44,35 +48,35 @@ void tile(int64_t kc, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp, 
           float* C, int64_t ldc, int64_t nr, float alpha, float beta) {
     // Masks cover the column edge; masked loads cost the same as plain ones and let B be read
     // in place (direct_b) without touching columns past nr.
-    const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
-    const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF)
-                         : nr > 16 ? __mmask16((1u << (nr - 16)) - 1) : __mmask16(0);
-    __m512 c0[R], c1[R];
+    __mmask16 m[NV];
+    for (int v = 0; v < NV; ++v) m[v] = lanes(nr - 16 * v);
+    __m512 c[R][NV];
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) c[r][v] = _mm512_setzero_ps();
     // C is fetched near the end of the k loop, not at its start: by then kc rows of B have
     // streamed through L1 and would have evicted it again.
     const int64_t k_pf = kc > kPrefetchC ? kc - kPrefetchC : 0;
 #pragma GCC unroll 4
-    for (int64_t k = 0; k < k_pf; ++k) step<R, Direct>(k, Ap, Bp, ldb, m0, m1, c0, c1);
+    for (int64_t k = 0; k < k_pf; ++k) step<R, Direct>(k, Ap, Bp, ldb, m, c);
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-        _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + 16), _MM_HINT_T0);
-    }
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < NV; ++v)
+            _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + 16 * v), _MM_HINT_T0);
 #pragma GCC unroll 4
-    for (int64_t k = k_pf; k < kc; ++k) step<R, Direct>(k, Ap, Bp, ldb, m0, m1, c0, c1);
+    for (int64_t k = k_pf; k < kc; ++k) step<R, Direct>(k, Ap, Bp, ldb, m, c);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-        float* c = C + r * ldc;
-        __m512 v0 = _mm512_mul_ps(va, c0[r]), v1 = _mm512_mul_ps(va, c1[r]);
-        if (beta != 0.0f) {  // C is never read when beta == 0
-            v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), v0);
-            v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), v1);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+            float* cp = C + r * ldc + 16 * v;
+            __m512 x = _mm512_mul_ps(va, c[r][v]);
+            if (beta != 0.0f)  // C is never read when beta == 0
+                x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m[v], cp), x);
+            _mm512_mask_storeu_ps(cp, m[v], x);
         }
-        _mm512_mask_storeu_ps(c, m0, v0);
-        _mm512_mask_storeu_ps(c + 16, m1, v1);
     }
 }
 
