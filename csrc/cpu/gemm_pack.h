@@ -14,9 +14,11 @@ namespace {  // NOLINT: internal linkage per including file, see above
 // Ap[k * MR + i]; rows past `rows` are zero so the micro-kernel may read a full MR-wide column.
 template <int MR>
 void pack_a_tmpl(int64_t rows, int64_t kc, ConstMat A, float* TN_RESTRICT Ap) {
-    if (rows == MR && A.rs == 1) {  // op(A) columns contiguous: trans_a of a row-major array
-        for (int64_t k = 0; k < kc; ++k)
-            for (int i = 0; i < MR; ++i) Ap[k * MR + i] = A.data[k * A.cs + i];
+    if (A.rs == 1) {  // op(A) columns contiguous: trans_a of a row-major array
+        for (int64_t k = 0; k < kc; ++k) {
+            for (int64_t i = 0; i < rows; ++i) Ap[k * MR + i] = A.data[k * A.cs + i];
+            for (int64_t i = rows; i < MR; ++i) Ap[k * MR + i] = 0.0f;
+        }
     } else if (rows == MR) {
         for (int64_t k = 0; k < kc; ++k)
             for (int i = 0; i < MR; ++i) Ap[k * MR + i] = A.data[i * A.rs + k * A.cs];

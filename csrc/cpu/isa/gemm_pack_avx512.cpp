@@ -50,6 +50,12 @@ static_assert(NR % 16 == 0, "micro-panels are whole zmm vectors wide");
 // Row-major A (cs == 1): `rows` rows x 16 k at a time, transposed so each k gives MR contiguous
 // values (rows past `rows` zero).
 void pack_a(int64_t rows, int64_t kc, ConstMat A, float* TN_RESTRICT Ap) {
+    if (A.rs == 1 && A.cs != 1) {  // trans_a of a row-major array: each k is `rows` contiguous
+        const __mmask16 rm = first_lanes(rows);
+        for (int64_t k = 0; k < kc; ++k)
+            _mm512_mask_storeu_ps(Ap + k * MR, kRowMask, _mm512_maskz_loadu_ps(rm, A.data + k * A.cs));
+        return;
+    }
     if (A.cs != 1) return pack_a_tmpl<MR>(rows, kc, A, Ap);
     for (int64_t k0 = 0; k0 < kc; k0 += 16) {
         const int64_t kn = kc - k0 < 16 ? kc - k0 : 16;
