@@ -30,7 +30,7 @@ py::array require_float32(const py::handle& obj, const char* name, int ndim) {
                              std::string(py::str(dt.attr("byteorder"))) +
                              "' (use a.astype(numpy.float32))");
     }
-    if (a.ndim() != ndim)
+    if (ndim >= 0 && a.ndim() != ndim)
         throw py::value_error(std::string(name) + " must be " + std::to_string(ndim) +
                               "-D, got shape " + shape_str(a));
     for (py::ssize_t i = 0; i < a.ndim(); ++i)
@@ -42,6 +42,29 @@ py::array require_float32(const py::handle& obj, const char* name, int ndim) {
         throw py::value_error(std::string(name) +
                               " is not aligned to float32 (use numpy.ascontiguousarray)");
     return a;
+}
+
+py::array require_float32_contiguous(const py::handle& obj, const char* name) {
+    py::array a = require_float32(obj, name, -1);
+    return is_c_contiguous(a) ? a : py::array::ensure(a, py::array::c_style);
+}
+
+py::array output_like(const py::object& obj, const char* name, const py::array& like) {
+    std::vector<py::ssize_t> shape(like.shape(), like.shape() + like.ndim());
+    if (obj.is_none()) return py::array_t<float>(shape);
+    if (!py::isinstance<py::array>(obj))
+        throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
+                             std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+    py::array out = py::reinterpret_borrow<py::array>(obj);
+    if (!out.dtype().equal(py::dtype::of<float>()))
+        throw py::value_error(std::string(name) + " must have dtype float32, got " +
+                              std::string(py::str(out.dtype())));
+    if (out.ndim() != like.ndim() || !std::equal(shape.begin(), shape.end(), out.shape()))
+        throw py::value_error(std::string(name) + " must have shape " + shape_str(like) + ", got " +
+                              shape_str(out));
+    if (!is_c_contiguous(out)) throw py::value_error(std::string(name) + " must be C-contiguous");
+    if (!out.writeable()) throw py::value_error(std::string(name) + " is read-only");
+    return out;
 }
 
 std::vector<int64_t> elem_strides(const py::array& a) {

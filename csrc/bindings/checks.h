@@ -14,9 +14,17 @@ namespace py = pybind11;
 
 std::string shape_str(const py::array& a);
 
-// `obj` must be a NumPy ndarray of native-endian float32 with `ndim` dimensions and strides that
-// are whole elements; returns it as an array. Raises TypeError / ValueError naming `name`.
+// `obj` must be a NumPy ndarray of native-endian float32 with `ndim` dimensions (any when ndim
+// is -1) and strides that are whole elements; returns it as an array. Raises TypeError /
+// ValueError naming `name`.
 py::array require_float32(const py::handle& obj, const char* name, int ndim);
+
+// The same, returned C-contiguous (a copy when it was not): for kernels on flat buffers.
+py::array require_float32_contiguous(const py::handle& obj, const char* name);
+
+// An optional output: None allocates a C-contiguous float32 array of `like`'s shape; otherwise it
+// must be a writeable C-contiguous float32 array of that shape (ValueError naming `name`).
+py::array output_like(const py::object& obj, const char* name, const py::array& like);
 
 // Strides of `a` in elements (checked to be whole elements by require_float32).
 std::vector<int64_t> elem_strides(const py::array& a);

@@ -72,6 +72,7 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "turbonn native kernels (private: use turbonn.ops and turbonn.nn)";
     tn::bind::bind_runtime(m);
     tn::bind::bind_gemm(m);
+    tn::bind::bind_activations(m);
     // Fail at import, with the reason, when TURBONN_CPU names a variant that cannot run here.
     try {
         tn::active_isa();

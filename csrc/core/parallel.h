@@ -38,6 +38,25 @@ private:
     bool held_ = false;
 };
 
+// Runs fn(begin, end) over [0, n) split into contiguous chunks, one per thread, on as many
+// threads as n / grain allows (serially below 2 * grain). fn must not throw.
+template <typename Fn>
+void parallel_chunks(int64_t n, int64_t grain, Fn&& fn) {
+    const TeamLease lease(threads_for_work(double(n), double(grain)));
+    const int nt = lease.threads();
+    if (nt <= 1) {
+        if (n > 0) fn(int64_t(0), n);
+        return;
+    }
+#ifdef TURBONN_OPENMP
+#pragma omp parallel num_threads(nt)
+    {
+        const int got = omp_get_num_threads();
+        for (int t = omp_get_thread_num(); t < nt; t += got) fn(n * t / nt, n * (t + 1) / nt);
+    }
+#endif
+}
+
 // Per-thread scratch that grows and is kept (no page faults on every call). The pointer is valid
 // until the next call with the same slot on the same thread. Returns nullptr when memory runs out:
 // it is called inside OpenMP regions, where nothing may throw; the caller raises after the region.

@@ -11,3 +11,17 @@ void gemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, ConstMat B, 
           float* C, int64_t ldc);
 
 }  // namespace tn::ref
+
+namespace tn::ref {
+
+// Activations, elementwise over n floats. Backward kernels follow one convention: they write
+// dinp = dout * f'(...) when accumulate is false and add it to dinp when true. They take the
+// forward's output (relu, sigmoid, tanh all differentiate through it), never its input.
+void relu_forward(float* out, const float* inp, int64_t n);
+void relu_backward(float* dinp, const float* dout, const float* out, int64_t n, bool accumulate);
+void sigmoid_forward(float* out, const float* inp, int64_t n);
+void sigmoid_backward(float* dinp, const float* dout, const float* out, int64_t n, bool accumulate);
+void tanh_forward(float* out, const float* inp, int64_t n);
+void tanh_backward(float* dinp, const float* dout, const float* out, int64_t n, bool accumulate);
+
+}  // namespace tn::ref

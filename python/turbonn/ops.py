@@ -1,15 +1,21 @@
 """The native kernels on NumPy float32 arrays, with PyTorch-style names.
 
 Each function validates its arguments in the binding (TypeError/ValueError naming the argument)
-and runs with the GIL released. Later issues add ``<op>_forward`` / ``<op>_backward`` pairs here.
+and runs with the GIL released. ``<op>_forward`` / ``<op>_backward`` pairs live beside it.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import _core
+from ._ops_activation import (
+    relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward,
+)
 
-__all__ = ["gemm"]
+__all__ = [
+    "gemm", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
+    "tanh_forward", "tanh_backward",
+]
 
 
 def gemm(

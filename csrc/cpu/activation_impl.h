@@ -1,0 +1,125 @@
+// Activation kernels written once and compiled once per CPU variant: activation.cpp includes
+// this file as tn::generic, isa/activation_avx2.cpp and isa/activation_avx512.cpp as tn::avx2 and
+// tn::avx512 with their own flags (the same loops, vectorised 4, 8 or 16 wide). Define
+// TN_ISA_NS before including it; nothing here may be included twice in one file.
+#include "core/parallel.h"
+#include "cpu/activation.h"
+
+#include <cstring>
+
+#ifndef TN_ISA_NS
+#error "define TN_ISA_NS (generic, avx2 or avx512) before including cpu/activation_impl.h"
+#endif
+
+namespace tn::TN_ISA_NS {
+namespace {
+
+// Elementwise work is memory-bound: a thread needs a few hundred KiB before a team pays off.
+constexpr int64_t kGrain = 1 << 16;
+
+inline float bits_to_float(int32_t b) {
+    float f;
+    std::memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+// e^x for x <= 0 (the only case the activations need), within 2 ulp; 0 below -87.3 where e^x
+// leaves the normal range. x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 polynomial
+// (Cephes expf coefficients), 2^n assembled in the exponent bits. NaN stays NaN.
+inline float exp_nonpositive(float x) {
+    const float t = x < -87.3f ? -87.3f : x;
+    const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+    const float n = (t * 1.44269504088896341f + magic) - magic;
+    const float r = (t - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    const float er = p * r * r + r + 1.0f;
+    const float e = er * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
+    return x < -87.3f ? 0.0f : (x != x ? x : e);
+}
+
+// tanh: an odd Taylor polynomial below |x| = 0.3 (where 1 - e^-2|x| would cancel), else
+// (1 - e)/(1 + e) with e = e^-2|x| <= 0.55.
+inline float tanh_fast(float x) {
+    const float ax = x < 0.0f ? -x : x;
+    const float x2 = x * x;
+    float p = 21844.0f / 6081075.0f;
+    p = p * x2 - 1382.0f / 155925.0f;
+    p = p * x2 + 62.0f / 2835.0f;
+    p = p * x2 - 17.0f / 315.0f;
+    p = p * x2 + 2.0f / 15.0f;
+    p = p * x2 - 1.0f / 3.0f;
+    const float small = x + x * x2 * p;
+    const float e = exp_nonpositive(-2.0f * ax);
+    const float big = (1.0f - e) / (1.0f + e);
+    const float r = ax < 0.3f ? small : (x < 0.0f ? -big : big);
+    return x != x ? x : r;
+}
+
+inline float sigmoid_fast(float x) {
+    const float e = exp_nonpositive(x < 0.0f ? x : -x);
+    const float r = (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+    return x != x ? x : r;
+}
+
+template <typename F>
+void unary(float* out, const float* inp, int64_t n, F f) {
+    parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
+        float* TN_RESTRICT o = out;
+        const float* TN_RESTRICT x = inp;
+        for (int64_t i = b; i < e; ++i) o[i] = f(x[i]);
+    });
+}
+
+// dinp = (accumulate ? dinp : 0) + dout * g(out)
+template <typename G>
+void unary_backward(float* dinp, const float* dout, const float* out, int64_t n, bool accumulate,
+                    G g) {
+    parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
+        float* TN_RESTRICT d = dinp;
+        const float* TN_RESTRICT dy = dout;
+        const float* TN_RESTRICT y = out;
+        if (accumulate)
+            for (int64_t i = b; i < e; ++i) d[i] += g(dy[i], y[i]);
+        else
+            for (int64_t i = b; i < e; ++i) d[i] = g(dy[i], y[i]);
+    });
+}
+
+}  // namespace
+
+void relu_forward(float* out, const float* inp, int64_t n) {
+    unary(out, inp, n, [](float x) { return x < 0.0f ? 0.0f : x; });
+}
+void relu_backward(float* dinp, const float* dout, const float* out, int64_t n, bool accumulate) {
+    unary_backward(dinp, dout, out, n, accumulate,
+                   [](float dy, float y) { return y > 0.0f ? dy : 0.0f; });
+}
+void sigmoid_forward(float* out, const float* inp, int64_t n) {
+    // A lambda inlines into the loop; passing sigmoid_fast as a pointer would not.
+    unary(out, inp, n, [](float x) { return sigmoid_fast(x); });
+}
+void sigmoid_backward(float* dinp, const float* dout, const float* out, int64_t n,
+                      bool accumulate) {
+    unary_backward(dinp, dout, out, n, accumulate,
+                   [](float dy, float y) { return dy * y * (1.0f - y); });
+}
+void tanh_forward(float* out, const float* inp, int64_t n) {
+    unary(out, inp, n, [](float x) { return tanh_fast(x); });
+}
+void tanh_backward(float* dinp, const float* dout, const float* out, int64_t n, bool accumulate) {
+    unary_backward(dinp, dout, out, n, accumulate,
+                   [](float dy, float y) { return dy * (1.0f - y * y); });
+}
+
+const ActivationTable& activation_table() {
+    static const ActivationTable t{relu_forward,    relu_backward, sigmoid_forward,
+                                   sigmoid_backward, tanh_forward,  tanh_backward};
+    return t;
+}
+
+}  // namespace tn::TN_ISA_NS
