@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from . import _core, ops
 from ._runtime import get_num_threads, set_num_threads, show_config
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import Tensor, cat, from_numpy, matmul, stack, tensor
 
 __version__: str = _core.build_info()["version"]
 
-__all__ = ["ops", "get_num_threads", "set_num_threads", "show_config", "__version__"]
+__all__ = [
+    "ops", "get_num_threads", "set_num_threads", "show_config", "__version__",
+    "Tensor", "tensor", "from_numpy", "cat", "stack", "matmul",
+    "Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+]
