@@ -1,10 +1,13 @@
 // Fused optimizer updates (see optim.h): each step reads and writes a parameter and its state
 // once, threads over contiguous chunks, option branches hoisted out of the loops so they
-// vectorise. Same arithmetic, element by element, as the references in ref/optim_ref.cpp.
+// vectorise (built with -fno-trapping-math -fno-math-errno: GCC may then if-convert selects and
+// use the sqrt instruction; results are unchanged). Same arithmetic, element by element, as the
+// references in ref/optim_ref.cpp.
 #include "cpu/optim.h"
 #include "core/parallel.h"
 
 #include <cmath>
+#include <type_traits>
 
 namespace tn {
 namespace {
@@ -47,27 +50,35 @@ void adam_step(float* param, const float* grad, float* m1, float* m2, float* vma
     const float decay = float(1.0 - double(h.lr) * double(h.weight_decay));
     const float wd = h.decoupled ? 0.0f : h.weight_decay;
     const bool decay_param = h.decoupled && h.weight_decay != 0.0f;
-    parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
-        float* TN_RESTRICT p = param;
-        const float* TN_RESTRICT gr = grad;
-        float* TN_RESTRICT m = m1;
-        float* TN_RESTRICT v = m2;
-        float* TN_RESTRICT vm = vmax;
-        for (int64_t i = b; i < e; ++i) {
-            const float pi = decay_param ? p[i] * decay : p[i];
-            const float g = effective_grad(gr[i], pi, wd, h.maximize);
-            const float mi = m[i] + (1.0f - h.beta1) * (g - m[i]);
-            const float vi = h.beta2 * v[i] + (1.0f - h.beta2) * g * g;
-            m[i] = mi;
-            v[i] = vi;
-            float second = vi;
-            if (vm) {
-                second = std::fmax(vm[i], vi);
-                vm[i] = second;
+    // The amsgrad branch is a template argument: stores under a run-time condition keep GCC
+    // from vectorising the loop.
+    auto run = [&](auto amsgrad) {
+        parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
+            float* TN_RESTRICT p = param;
+            const float* TN_RESTRICT gr = grad;
+            float* TN_RESTRICT m = m1;
+            float* TN_RESTRICT v = m2;
+            float* TN_RESTRICT vm = vmax;
+            for (int64_t i = b; i < e; ++i) {
+                const float pi = decay_param ? p[i] * decay : p[i];
+                const float g = effective_grad(gr[i], pi, wd, h.maximize);
+                const float mi = m[i] + (1.0f - h.beta1) * (g - m[i]);
+                const float vi = h.beta2 * v[i] + (1.0f - h.beta2) * g * g;
+                m[i] = mi;
+                v[i] = vi;
+                float second = vi;
+                if constexpr (decltype(amsgrad)::value) {
+                    second = std::fmax(vm[i], vi);
+                    vm[i] = second;
+                }
+                p[i] = pi - step_size * (mi / (std::sqrt(second) / bc2_sqrt + h.eps));
             }
-            p[i] = pi - step_size * (mi / (std::sqrt(second) / bc2_sqrt + h.eps));
-        }
-    });
+        });
+    };
+    if (vmax)
+        run(std::true_type{});
+    else
+        run(std::false_type{});
 }
 
 void adagrad_step(float* param, const float* grad, float* sum, int64_t n, const AdagradHyper& h) {
@@ -87,32 +98,43 @@ void adagrad_step(float* param, const float* grad, float* sum, int64_t n, const 
 
 void rmsprop_step(float* param, const float* grad, float* square_avg, float* grad_avg, float* buf,
                   int64_t n, const RmspropHyper& h) {
-    parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
-        float* TN_RESTRICT p = param;
-        const float* TN_RESTRICT gr = grad;
-        float* TN_RESTRICT sq = square_avg;
-        float* TN_RESTRICT ga = grad_avg;
-        float* TN_RESTRICT mb = buf;
-        for (int64_t i = b; i < e; ++i) {
-            const float g = effective_grad(gr[i], p[i], h.weight_decay, h.maximize);
-            const float s = h.alpha * sq[i] + (1.0f - h.alpha) * g * g;
-            sq[i] = s;
-            float var = s;
-            if (ga) {
-                const float a = ga[i] + (1.0f - h.alpha) * (g - ga[i]);
-                ga[i] = a;
-                var = s - a * a;
+    // Centered and momentum are template arguments, for the same reason as amsgrad above.
+    auto run = [&](auto centered, auto with_momentum) {
+        parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
+            float* TN_RESTRICT p = param;
+            const float* TN_RESTRICT gr = grad;
+            float* TN_RESTRICT sq = square_avg;
+            float* TN_RESTRICT ga = grad_avg;
+            float* TN_RESTRICT mb = buf;
+            for (int64_t i = b; i < e; ++i) {
+                const float g = effective_grad(gr[i], p[i], h.weight_decay, h.maximize);
+                const float s = h.alpha * sq[i] + (1.0f - h.alpha) * g * g;
+                sq[i] = s;
+                float var = s;
+                if constexpr (decltype(centered)::value) {
+                    const float a = ga[i] + (1.0f - h.alpha) * (g - ga[i]);
+                    ga[i] = a;
+                    var = s - a * a;
+                }
+                const float avg = std::sqrt(var) + h.eps;
+                if constexpr (decltype(with_momentum)::value) {
+                    const float m = h.momentum * mb[i] + g / avg;
+                    mb[i] = m;
+                    p[i] = p[i] - h.lr * m;
+                } else {
+                    p[i] = p[i] - h.lr * (g / avg);
+                }
             }
-            const float avg = std::sqrt(var) + h.eps;
-            if (mb) {
-                const float m = h.momentum * mb[i] + g / avg;
-                mb[i] = m;
-                p[i] = p[i] - h.lr * m;
-            } else {
-                p[i] = p[i] - h.lr * (g / avg);
-            }
-        }
-    });
+        });
+    };
+    if (grad_avg && buf)
+        run(std::true_type{}, std::true_type{});
+    else if (grad_avg)
+        run(std::true_type{}, std::false_type{});
+    else if (buf)
+        run(std::false_type{}, std::true_type{});
+    else
+        run(std::false_type{}, std::false_type{});
 }
 
 void adadelta_step(float* param, const float* grad, float* square_avg, float* acc_delta, int64_t n,
