@@ -2,14 +2,18 @@
 
 This package holds the Python layer only; the kernels live in the private extension
 ``turbonn._core``. Public entry points: ``turbonn.ops`` (the native kernels on NumPy arrays),
-the runtime controls below, and (as they land) tensors, ``nn`` and ``optim``.
+the runtime controls below, ``Tensor`` with its tape autograd, ``nn`` and ``optim``.
 """
 from __future__ import annotations
 
 from . import _core, ops
 from ._runtime import get_num_threads, set_num_threads, show_config
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .random import default_generator, manual_seed
 from .tensor import Tensor, cat, from_numpy, matmul, stack, tensor
+
+from . import nn, optim  # noqa: E402  (after Tensor: both build on it)
+from .nn import functional  # noqa: E402  (tn.functional is tn.nn.functional)
 
 __version__: str = _core.build_info()["version"]
 
@@ -17,4 +21,5 @@ __all__ = [
     "ops", "get_num_threads", "set_num_threads", "show_config", "__version__",
     "Tensor", "tensor", "from_numpy", "cat", "stack", "matmul",
     "Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+    "manual_seed", "default_generator", "nn", "functional", "optim",
 ]

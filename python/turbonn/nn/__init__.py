@@ -1,0 +1,18 @@
+"""``turbonn.nn``: modules with PyTorch's names, parameter layouts and defaults.
+
+A torch ``state_dict`` converted to NumPy loads 1:1 with ``load_state_dict``.
+"""
+from __future__ import annotations
+
+from . import functional, init, utils
+from .activation import Flatten, Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .container import ModuleList, Sequential
+from .linear import Linear
+from .loss import MSELoss
+from .module import Module, Parameter
+
+__all__ = [
+    "functional", "init", "utils", "Module", "Parameter", "Sequential", "ModuleList",
+    "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Identity",
+    "MSELoss",
+]

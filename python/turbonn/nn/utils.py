@@ -1,0 +1,80 @@
+"""Gradient utilities (``turbonn.nn.utils``): ``clip_grad_norm_`` and ``clip_grad_value_``,
+scaling or clamping each parameter's ``.grad`` in place as torch does."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _grads(parameters) -> list[Tensor]:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def _vector_norm(x: np.ndarray, ord: float) -> float:
+    """torch.linalg.vector_norm of a flattened float array, in float64."""
+    a = np.abs(np.asarray(x, np.float64).ravel())
+    if ord == math.inf:
+        return float(a.max()) if a.size else 0.0
+    if ord == -math.inf:
+        return float(a.min()) if a.size else math.inf
+    if ord == 0:
+        return float(np.count_nonzero(a))
+    if a.size == 0:
+        return 0.0
+    if ord == 1:
+        return float(a.sum())
+    if ord == 2:
+        return float(np.sqrt(np.dot(a, a)))
+    return float(np.sum(a ** ord) ** (1.0 / ord))
+
+
+def _scale_in_place(g: Tensor, coef: np.float32) -> None:
+    if g.data.flags.writeable:
+        np.multiply(g.data, coef, out=g.data)
+    else:
+        g.data = (g.data * coef).astype(np.float32)
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """Scale all gradients together so their total ``norm_type``-norm is at most ``max_norm``.
+
+    The total norm is the norm of the per-parameter norms; gradients are multiplied by
+    ``min(max_norm / (total_norm + 1e-6), 1)``. Returns the total norm (a 0-d float32 Tensor).
+    """
+    grads = _grads(parameters)
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if not grads:
+        return Tensor(np.asarray(0.0, np.float32))
+    total = _vector_norm(np.array([_vector_norm(g.data, norm_type) for g in grads]), norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
+                           f"is non-finite, so it cannot be clipped. To disable this error and "
+                           f"scale the gradients by the non-finite norm anyway, set "
+                           f"`error_if_nonfinite=False`")
+    with np.errstate(all="ignore"):
+        coef = np.float32(max_norm) / (np.float32(total) + np.float32(1e-6))
+    coef = np.minimum(coef, np.float32(1.0))  # NaN stays NaN (NaN in, NaN out, as torch)
+    with no_grad():
+        for g in grads:
+            _scale_in_place(g, coef)
+    return Tensor(np.asarray(total, np.float32))
+
+
+def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
+    """Clamp every gradient elementwise into ``[-clip_value, clip_value]``, in place."""
+    clip_value = float(clip_value)
+    with no_grad():
+        for g in _grads(parameters):
+            if g.data.flags.writeable:
+                np.clip(g.data, -clip_value, clip_value, out=g.data)
+            else:
+                g.data = np.clip(g.data, -clip_value, clip_value).astype(np.float32)
