@@ -46,6 +46,15 @@ struct AdadeltaHyper {
 void adadelta_step(float* param, const float* grad, float* square_avg, float* acc_delta, int64_t n,
                    const AdadeltaHyper& h);
 
+// The five updates of one CPU variant (optim_impl.h builds one table per variant).
+struct OptimTable {
+    void (*sgd)(float*, const float*, float*, int64_t, const SgdHyper&);
+    void (*adam)(float*, const float*, float*, float*, float*, int64_t, const AdamHyper&);
+    void (*adagrad)(float*, const float*, float*, int64_t, const AdagradHyper&);
+    void (*rmsprop)(float*, const float*, float*, float*, float*, int64_t, const RmspropHyper&);
+    void (*adadelta)(float*, const float*, float*, float*, int64_t, const AdadeltaHyper&);
+};
+
 namespace ref {  // plain-loop references, the oracle of the tests (ref/optim_ref.cpp)
 void sgd_step(float* param, const float* grad, float* buf, int64_t n, const SgdHyper& h);
 void adam_step(float* param, const float* grad, float* m, float* v, float* vmax, int64_t n,

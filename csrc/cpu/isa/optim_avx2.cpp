@@ -1,0 +1,3 @@
+// The fused optimizer updates (cpu/optim_impl.h) compiled with the AVX2 flags as tn::avx2.
+#define TN_ISA_NS avx2
+#include "cpu/optim_impl.h"
