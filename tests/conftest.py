@@ -49,6 +49,13 @@ def fast_variant(request) -> str:
     return require_variant(request.param)
 
 
+@pytest.fixture(params=ALL_ISAS)
+def isa(request) -> str:
+    """Each CPU variant, forced with _set_isa for the test (the autouse fixture restores it)."""
+    _core._set_isa(require_variant(request.param))
+    return request.param
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20240607)

@@ -46,15 +46,6 @@ def rng():
     return np.random.default_rng(1234)
 
 
-@pytest.fixture(params=_core.supported_isas())
-def isa(request):
-    """Run the test with each CPU variant this machine supports forced (restored after)."""
-    before = _core.active_isa()
-    _core._set_isa(request.param)
-    yield request.param
-    _core._set_isa(before)
-
-
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("n", SIZES)
 def test_forward_fast_vs_reference_and_float64(name, n, rng, isa):

@@ -57,7 +57,7 @@ def run_steps(name, kwargs, p0, grads, variant=None):
 
 @pytest.mark.parametrize("name,kwargs", CONFIGS, ids=IDS)
 @pytest.mark.parametrize("n", SIZES)
-def test_fast_vs_reference(name, kwargs, n):
+def test_fast_vs_reference(name, kwargs, n, isa):
     rng = np.random.default_rng(n)
     p0 = rng.standard_normal(n).astype(np.float32)
     grads = [rng.standard_normal(n).astype(np.float32) for _ in range(4)]
