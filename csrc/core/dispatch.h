@@ -20,4 +20,16 @@ Isa active_isa();
 Isa parse_isa(const std::string& name, const char* what);
 void set_active_isa(Isa isa);
 
+// The table of kernels for the active variant, for kernel families compiled once per variant
+// (activation_impl.h, optim_impl.h). Variants this build lacks fall back to generic.
+template <typename Table>
+const Table& table_for_active_isa(const Table& (*generic)(), const Table& (*avx2)(),
+                                  const Table& (*avx512)()) {
+    switch (active_isa()) {
+        case Isa::avx512: return avx512 ? avx512() : generic();
+        case Isa::avx2: return avx2 ? avx2() : generic();
+        default: return generic();
+    }
+}
+
 }  // namespace tn

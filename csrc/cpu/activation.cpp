@@ -24,13 +24,11 @@ const ActivationTable& activation_table();
 namespace {
 
 const ActivationTable& table() {
-    switch (active_isa()) {
 #ifdef TURBONN_HAVE_X86_KERNELS
-        case Isa::avx512: return avx512::activation_table();
-        case Isa::avx2: return avx2::activation_table();
+    return table_for_active_isa(&generic::activation_table, &avx2::activation_table, &avx512::activation_table);
+#else
+    return table_for_active_isa<ActivationTable>(&generic::activation_table, nullptr, nullptr);
 #endif
-        default: return generic::activation_table();
-    }
 }
 
 }  // namespace

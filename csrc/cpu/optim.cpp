@@ -22,13 +22,11 @@ const OptimTable& optim_table();
 namespace {
 
 const OptimTable& table() {
-    switch (active_isa()) {
 #ifdef TURBONN_HAVE_X86_KERNELS
-        case Isa::avx512: return avx512::optim_table();
-        case Isa::avx2: return avx2::optim_table();
+    return table_for_active_isa(&generic::optim_table, &avx2::optim_table, &avx512::optim_table);
+#else
+    return table_for_active_isa<OptimTable>(&generic::optim_table, nullptr, nullptr);
 #endif
-        default: return generic::optim_table();
-    }
 }
 
 }  // namespace
