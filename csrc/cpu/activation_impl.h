@@ -27,7 +27,9 @@ inline float bits_to_float(int32_t b) {
 // leaves the normal range. x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 polynomial
 // (Cephes expf coefficients), 2^n assembled in the exponent bits. NaN stays NaN.
 inline float exp_nonpositive(float x) {
-    const float t = x < -87.3f ? -87.3f : x;
+    // Clamp into [-87.3, 0] (NaN to 0) so that n below is a small integer: converting NaN or an
+    // out-of-range float to int is undefined behaviour (UBSan caught it); NaN is restored last.
+    const float t = x < -87.3f ? -87.3f : (x <= 0.0f ? x : 0.0f);
     const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
     const float n = (t * 1.44269504088896341f + magic) - magic;
     const float r = (t - n * 0.693359375f) + n * 2.12194440e-4f;
