@@ -20,13 +20,6 @@ struct Activation {
     Backward fast_backward, ref_backward;
 };
 
-bool use_ref(const py::object& variant) {
-    if (variant.is_none()) return false;
-    const std::string v = py::str(variant);
-    if (v == "ref") return true;
-    throw py::value_error("variant must be None or 'ref', got '" + v + "'");
-}
-
 void bind_activation(py::module_& m, const Activation& act) {
     const std::string name = act.name;
     m.def(
@@ -34,7 +27,7 @@ void bind_activation(py::module_& m, const Activation& act) {
         [act](const py::handle& x_obj, const py::object& out_obj, const py::object& variant) {
             const py::array x = require_float32_contiguous(x_obj, "x");
             py::array out = output_like(out_obj, "out", x);
-            const Forward f = use_ref(variant) ? act.ref_forward : act.fast_forward;
+            const Forward f = wants_reference(variant) ? act.ref_forward : act.fast_forward;
             const auto* xp = static_cast<const float*>(x.data());
             auto* op = static_cast<float*>(out.mutable_data());
             const int64_t n = x.size();
@@ -52,14 +45,13 @@ void bind_activation(py::module_& m, const Activation& act) {
               bool accumulate, const py::object& variant) {
             const py::array dout = require_float32_contiguous(dout_obj, "dout");
             const py::array y = require_float32_contiguous(out_obj, "out");
-            if (dout.ndim() != y.ndim() ||
-                !std::equal(dout.shape(), dout.shape() + dout.ndim(), y.shape()))
+            if (!same_shape(dout, y))
                 throw py::value_error("dout and out must have the same shape, got " +
                                       shape_str(dout) + " and " + shape_str(y));
             if (accumulate && dinp_obj.is_none())
                 throw py::value_error("accumulate=True needs dinp= (the gradient to add to)");
             py::array dinp = output_like(dinp_obj, "dinp", y);
-            const Backward f = use_ref(variant) ? act.ref_backward : act.fast_backward;
+            const Backward f = wants_reference(variant) ? act.ref_backward : act.fast_backward;
             const auto* dyp = static_cast<const float*>(dout.data());
             const auto* yp = static_cast<const float*>(y.data());
             auto* dp = static_cast<float*>(dinp.mutable_data());

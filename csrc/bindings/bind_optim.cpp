@@ -22,10 +22,6 @@ py::array inplace(const py::handle& obj, const char* name) {
     return a;
 }
 
-bool same_shape(const py::array& a, const py::array& b) {
-    return a.ndim() == b.ndim() && std::equal(a.shape(), a.shape() + a.ndim(), b.shape());
-}
-
 // The arrays of one update, checked against the parameter's shape.
 struct Arrays {
     py::array param, grad;
@@ -58,13 +54,6 @@ struct Arrays {
     }
 };
 
-bool use_ref(const py::object& variant) {
-    if (variant.is_none()) return false;
-    const std::string v = py::str(variant);
-    if (v == "ref") return true;
-    throw py::value_error("variant must be None or 'ref', got '" + v + "'");
-}
-
 void check_step(int64_t step) {
     if (step < 1) throw py::value_error("step must be >= 1, got " + std::to_string(step));
 }
@@ -80,7 +69,7 @@ void bind_optim(py::module_& m) {
             Arrays a(p, g);
             float* b = a.state(buf, "momentum_buffer", momentum != 0.0f);
             const SgdHyper h{lr, momentum, dampening, weight_decay, nesterov, maximize, first_step};
-            const bool r = use_ref(variant);
+            const bool r = wants_reference(variant);
             py::gil_scoped_release nogil;
             (r ? ref::sgd_step : sgd_step)(a.p(), a.g(), momentum != 0.0f ? b : nullptr, a.n(), h);
         },
@@ -100,7 +89,7 @@ void bind_optim(py::module_& m) {
             float* mx = a.state(vmax, "max_exp_avg_sq", amsgrad);
             const AdamHyper h{lr, beta1, beta2, eps, weight_decay, step, amsgrad, maximize,
                               decoupled};
-            const bool r = use_ref(variant);
+            const bool r = wants_reference(variant);
             py::gil_scoped_release nogil;
             (r ? ref::adam_step : adam_step)(a.p(), a.g(), ea, eas, amsgrad ? mx : nullptr, a.n(),
                                              h);
@@ -118,7 +107,7 @@ void bind_optim(py::module_& m) {
             Arrays a(p, g);
             float* s = a.state(sum, "state_sum", true);
             const AdagradHyper h{lr, lr_decay, weight_decay, eps, step, maximize};
-            const bool r = use_ref(variant);
+            const bool r = wants_reference(variant);
             py::gil_scoped_release nogil;
             (r ? ref::adagrad_step : adagrad_step)(a.p(), a.g(), s, a.n(), h);
         },
@@ -135,7 +124,7 @@ void bind_optim(py::module_& m) {
             float* avg = a.state(ga, "grad_avg", centered);
             float* b = a.state(buf, "momentum_buffer", momentum > 0.0f);
             const RmspropHyper h{lr, alpha, eps, weight_decay, momentum, centered, maximize};
-            const bool r = use_ref(variant);
+            const bool r = wants_reference(variant);
             py::gil_scoped_release nogil;
             (r ? ref::rmsprop_step : rmsprop_step)(a.p(), a.g(), s, centered ? avg : nullptr,
                                                    momentum > 0.0f ? b : nullptr, a.n(), h);
@@ -153,7 +142,7 @@ void bind_optim(py::module_& m) {
             float* s = a.state(sq, "square_avg", true);
             float* d = a.state(acc, "acc_delta", true);
             const AdadeltaHyper h{lr, rho, eps, weight_decay, maximize};
-            const bool r = use_ref(variant);
+            const bool r = wants_reference(variant);
             py::gil_scoped_release nogil;
             (r ? ref::adadelta_step : adadelta_step)(a.p(), a.g(), s, d, a.n(), h);
         },

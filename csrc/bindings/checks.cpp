@@ -59,7 +59,7 @@ py::array output_like(const py::object& obj, const char* name, const py::array& 
     if (!out.dtype().equal(py::dtype::of<float>()))
         throw py::value_error(std::string(name) + " must have dtype float32, got " +
                               std::string(py::str(out.dtype())));
-    if (out.ndim() != like.ndim() || !std::equal(shape.begin(), shape.end(), out.shape()))
+    if (!same_shape(out, like))
         throw py::value_error(std::string(name) + " must have shape " + shape_str(like) + ", got " +
                               shape_str(out));
     if (!is_c_contiguous(out)) throw py::value_error(std::string(name) + " must be C-contiguous");
@@ -75,6 +75,17 @@ std::vector<int64_t> elem_strides(const py::array& a) {
 
 bool is_c_contiguous(const py::array& a) {
     return (a.flags() & py::array::c_style) != 0;
+}
+
+bool same_shape(const py::array& a, const py::array& b) {
+    return a.ndim() == b.ndim() && std::equal(a.shape(), a.shape() + a.ndim(), b.shape());
+}
+
+bool wants_reference(const py::object& variant) {
+    if (variant.is_none()) return false;
+    const std::string v = py::str(variant);
+    if (v == "ref") return true;
+    throw py::value_error("variant must be None or 'ref', got '" + v + "'");
 }
 
 namespace {

@@ -31,6 +31,12 @@ std::vector<int64_t> elem_strides(const py::array& a);
 
 bool is_c_contiguous(const py::array& a);
 
+bool same_shape(const py::array& a, const py::array& b);
+
+// The `variant` argument of kernels that have a plain-loop reference: None runs the fast kernel,
+// "ref" the reference; anything else raises ValueError.
+bool wants_reference(const py::object& variant);
+
 // True when the memory spans of the two arrays overlap (an in-place output aliasing an input).
 bool may_overlap(const py::array& a, const py::array& b);
 

@@ -29,7 +29,7 @@ struct Scratch {
     ~Scratch() { std::free(p); }
 };
 
-constexpr int kScratchSlots = 4;
+constexpr int kScratchSlots = 2;  // slot 0: packed A, slot 1: packed B (cpu/gemm.cpp)
 
 }  // namespace
 

@@ -57,8 +57,8 @@ void parallel_chunks(int64_t n, int64_t grain, Fn&& fn) {
 #endif
 }
 
-// Per-thread scratch that grows and is kept (no page faults on every call). The pointer is valid
-// until the next call with the same slot on the same thread. Returns nullptr when memory runs out:
+// Per-thread scratch that grows and is kept (no page faults on every call), slot 0 or 1. The
+// pointer is valid until the next call with the same slot on the same thread. Returns nullptr when memory runs out:
 // it is called inside OpenMP regions, where nothing may throw; the caller raises after the region.
 float* thread_scratch(int slot, std::size_t n_floats);
 

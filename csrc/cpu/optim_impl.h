@@ -119,7 +119,7 @@ void rmsprop_step(float* param, const float* grad, float* square_avg, float* gra
     // Centered and momentum are template arguments, for the same reason as amsgrad above.
     auto run = [&](auto centered, auto with_momentum) {
         parallel_chunks(n, kGrain, [&](int64_t b, int64_t e) {
-        const auto h = hyper;  // private copy: scalars in registers, no reloads after stores
+            const auto h = hyper;  // private copy: scalars in registers, no reloads after stores
             float* TN_RESTRICT p = param;
             const float* TN_RESTRICT gr = grad;
             float* TN_RESTRICT sq = square_avg;

@@ -95,15 +95,17 @@ def tanh(input: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------------- softmax
 
 
+def _max_shifted(x: np.ndarray, dim: int) -> np.ndarray:
+    """x minus its max along dim (so exp cannot overflow); empty arrays pass through."""
+    return x - np.max(x, axis=dim, keepdims=True) if x.size else x
+
+
 class _Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        if x.size == 0:
-            out = np.empty_like(x)
-        else:
-            e = np.exp(x - np.max(x, axis=dim, keepdims=True))
-            out = e / np.sum(e, axis=dim, keepdims=True)
+        e = np.exp(_max_shifted(x, dim))
+        out = e / np.sum(e, axis=dim, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
@@ -117,10 +119,8 @@ class _LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        if x.size == 0:
-            out = np.empty_like(x)
-        else:
-            shifted = x - np.max(x, axis=dim, keepdims=True)
+        shifted = _max_shifted(x, dim)
+        with np.errstate(divide="ignore"):  # log(0) only for an empty softmax axis
             out = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
         ctx.save_for_backward(out)
         return out
