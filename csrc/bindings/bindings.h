@@ -8,5 +8,6 @@ void bind_runtime(pybind11::module_& m);
 void bind_gemm(pybind11::module_& m);
 void bind_activations(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
+void bind_linear(pybind11::module_& m);
 
 }  // namespace tn::bind

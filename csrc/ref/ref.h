@@ -25,3 +25,15 @@ void tanh_forward(float* out, const float* inp, int64_t n);
 void tanh_backward(float* dinp, const float* dout, const float* out, int64_t n, bool accumulate);
 
 }  // namespace tn::ref
+
+namespace tn::ref {
+
+// Dense layer, torch layout: out (M, N) = inp (M, K) @ weight (N, K)^T + bias (N, or null).
+// Backward writes (or with accumulate adds) dinp = dout @ weight, dweight = dout^T @ inp and
+// dbias = column sums of dout; a null gradient pointer is skipped.
+void linear_forward(float* out, ConstMat inp, ConstMat weight, const float* bias, int64_t M,
+                    int64_t N, int64_t K);
+void linear_backward(float* dinp, float* dweight, float* dbias, ConstMat dout, ConstMat inp,
+                     ConstMat weight, int64_t M, int64_t N, int64_t K, bool accumulate);
+
+}  // namespace tn::ref

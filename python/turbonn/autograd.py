@@ -141,6 +141,10 @@ class Function:
     argument, each of that argument's shape. Call ``SubClass.apply(*args, **kwargs)``.
     """
 
+    # True when backward returns new arrays that nothing else references (a native kernel's
+    # outputs): the engine may then store them as a leaf's .grad without copying.
+    _fresh_grads = False
+
     @staticmethod
     def forward(ctx, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -203,12 +207,14 @@ def _topo_order(root: Context) -> list[Context]:
     return order
 
 
-def _accumulate_leaf(leaf, g: np.ndarray) -> None:
+def _accumulate_leaf(leaf, g: np.ndarray, fresh: bool = False) -> None:
     from .tensor import Tensor
 
     if leaf._grad is None:
-        # A copy: g may alias another gradient or a user array, and users update .grad in place.
-        leaf._grad = Tensor._wrap(np.array(g, dtype=np.float32, copy=True))
+        # A copy unless g is fresh: g may alias another gradient or a user array, and users
+        # update .grad in place.
+        leaf._grad = Tensor._wrap(g if fresh and g.flags.c_contiguous
+                                  else np.array(g, dtype=np.float32, copy=True))
     else:
         leaf._grad = Tensor._wrap((leaf._grad.data + g).astype(np.float32, copy=False))
 
@@ -234,6 +240,7 @@ def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
         if len(outs) != len(node.edges):
             raise RuntimeError(f"{node.name()} returned {len(outs)} gradients, "
                                f"expected {len(node.edges)}")
+        fresh = node.fn._fresh_grads
         for i, (edge, gi) in enumerate(zip(node.edges, outs)):
             if edge is None or gi is None:
                 continue
@@ -247,6 +254,6 @@ def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
                 prev = grads.get(id(edge))
                 grads[id(edge)] = gi if prev is None else prev + gi
             else:
-                _accumulate_leaf(edge, gi)
+                _accumulate_leaf(edge, gi, fresh and gi.dtype == np.float32)
         if not retain_graph:
             node._free()

@@ -11,10 +11,11 @@ from . import _core
 from ._ops_activation import (
     relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward,
 )
+from ._ops_linear import linear_backward, linear_forward
 
 __all__ = [
     "gemm", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward",
+    "tanh_forward", "tanh_backward", "linear_forward", "linear_backward",
 ]
 
 

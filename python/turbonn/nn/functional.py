@@ -29,10 +29,37 @@ def _check_float(x: Tensor, fn: str) -> Tensor:
 # ------------------------------------------------------------------------------------ linear
 
 
+class _Linear(Function):
+    """``x @ W.T + b`` as one native call each way (bias fused into the forward; dX, dW and db
+    from one backward call, transposes read as strides). Its gradients are fresh arrays, so the
+    engine hands them to leaves without a copy."""
+
+    _fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        x2 = x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])  # -1 fails when K == 0
+        out = ops.linear_forward(x2, weight, bias)
+        ctx.save_for_backward(x2, weight)
+        ctx.x_shape = x.shape
+        return out.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    @staticmethod
+    def backward(ctx, g):
+        x2, weight = ctx.saved_tensors
+        need = ctx.needs_input_grad + (False,) * (3 - len(ctx.needs_input_grad))
+        dx, dw, db = ops.linear_backward(g.reshape(x2.shape[0], weight.shape[0]), x2, weight,
+                                         need_dinp=need[0], need_dweight=need[1],
+                                         need_dbias=need[2])
+        if dx is not None:
+            dx = dx.reshape(ctx.x_shape)
+        return (dx, dw, db)[:len(ctx.needs_input_grad)]
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``; weight is (out_features, in_features) as in torch.
 
-    The transposed weight is a view that ``ops.gemm`` reads in place.
+    One native kernel call forward and one backward (``ops.linear_forward/backward``).
     """
     _check_tensor(input, "linear")
     _check_tensor(weight, "linear", "weight")
@@ -43,14 +70,18 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear(): input shape {input.shape} and weight shape {weight.shape} "
                          f"cannot be multiplied (input's last dim must be "
                          f"in_features={weight.shape[1]})")
-    out = input @ weight.T
-    if bias is not None:
-        _check_tensor(bias, "linear", "bias")
-        if bias.shape not in ((weight.shape[0],), ()):
-            raise ValueError(f"linear(): bias shape {bias.shape} does not match "
-                             f"out_features={weight.shape[0]}")
-        out = out + bias
-    return out
+    if input.dtype != np.float32 or weight.dtype != np.float32:
+        raise TypeError(f"linear(): expected float32 input and weight, got {input.dtype} and "
+                        f"{weight.dtype}")
+    if bias is None:
+        return _Linear.apply(input, weight, None)
+    _check_tensor(bias, "linear", "bias")
+    if bias.shape == (weight.shape[0],) and bias.dtype == np.float32:
+        return _Linear.apply(input, weight, bias)
+    if bias.shape != ():
+        raise ValueError(f"linear(): bias shape {bias.shape} does not match "
+                         f"out_features={weight.shape[0]}")
+    return _Linear.apply(input, weight, None) + bias
 
 
 # ------------------------------------------------------------------------------- activations
