@@ -153,21 +153,41 @@ class Function:
     def backward(ctx, grad):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # False for ops whose forward and backward are native kernels only: NumPy's floating-point
+    # error state (a context manager costing microseconds per call) is then left alone.
+    _numpy_math = True
+
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor  # tensor.py imports this module
-
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        record = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        Tensor = _tensor_class()
+        tensors = []
+        positions = []
+        raw = []
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                tensors.append(a)
+                positions.append(i)
+                raw.append(a.data)
+            else:
+                raw.append(a)
+        record = is_grad_enabled() and any(t._requires_grad for t in tensors)
         ctx = Context(cls)
-        ctx.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
-        # Per positional argument (False for non-tensors), for ops taking a scalar on either side.
-        ctx.tensor_positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
-        ctx.needs_arg_grad = tuple(isinstance(a, Tensor) and record and a.requires_grad
-                                   for a in args)
-        raw = [a.data if isinstance(a, Tensor) else a for a in args]
-        with np.errstate(all="ignore"):  # NaN in, NaN out, silently (like torch)
-            out = np.asarray(cls.forward(ctx, *raw, **kwargs))
+        if record:
+            ctx.needs_input_grad = tuple(t._requires_grad for t in tensors)
+            needs = [False] * len(args)
+            for p, t in zip(positions, tensors):
+                needs[p] = t._requires_grad
+            ctx.needs_arg_grad = tuple(needs)
+        else:
+            ctx.needs_input_grad = (False,) * len(tensors)
+            ctx.needs_arg_grad = (False,) * len(args)
+        # Per positional argument, for ops taking a scalar on either side.
+        ctx.tensor_positions = tuple(positions)
+        if cls._numpy_math:
+            with np.errstate(all="ignore"):  # NaN in, NaN out, silently (like torch)
+                out = np.asarray(cls.forward(ctx, *raw, **kwargs))
+        else:
+            out = cls.forward(ctx, *raw, **kwargs)
         if out.dtype == np.float64:  # int/float mixes promote to the default float32
             out = out.astype(np.float32)
         result = Tensor._wrap(out)
@@ -177,6 +197,18 @@ class Function:
             result._grad_fn = ctx
             result._requires_grad = True
         return result
+
+
+_TENSOR = []
+
+
+def _tensor_class():
+    """``turbonn.tensor.Tensor``, imported on first use (tensor.py imports this module); a
+    function-level import on every op costs more than the op's bookkeeping."""
+    if not _TENSOR:
+        from .tensor import Tensor
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
 
 
 def _edge(t):
@@ -208,8 +240,7 @@ def _topo_order(root: Context) -> list[Context]:
 
 
 def _accumulate_leaf(leaf, g: np.ndarray, fresh: bool = False) -> None:
-    from .tensor import Tensor
-
+    Tensor = _tensor_class()
     if leaf._grad is None:
         # A copy unless g is fresh: g may alias another gradient or a user array, and users
         # update .grad in place.
@@ -233,7 +264,10 @@ def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
         g = grads.pop(id(node), None)
         if g is None:  # no path from root carries a gradient here
             continue
-        with np.errstate(all="ignore"):
+        if node.fn._numpy_math:
+            with np.errstate(all="ignore"):
+                outs = node.fn.backward(node, g)
+        else:
             outs = node.fn.backward(node, g)
         if not isinstance(outs, tuple):
             outs = (outs,)

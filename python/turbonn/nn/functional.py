@@ -2,6 +2,7 @@
 activations on the native kernels, softmax/log_softmax (NumPy glue for now) and mse_loss."""
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
@@ -35,10 +36,11 @@ class _Linear(Function):
     engine hands them to leaves without a copy."""
 
     _fresh_grads = True
+    _numpy_math = False
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        x2 = x.reshape(int(np.prod(x.shape[:-1])), x.shape[-1])  # -1 fails when K == 0
+        x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # -1 fails when K == 0
         out = ops.linear_forward(x2, weight, bias)
         ctx.save_for_backward(x2, weight)
         ctx.x_shape = x.shape
