@@ -5,11 +5,14 @@ parameters.
 """
 from __future__ import annotations
 
+import copy
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["manual_seed", "default_generator", "seed", "initial_seed"]
+__all__ = ["manual_seed", "default_generator", "seed", "initial_seed", "get_rng_state",
+           "set_rng_state"]
 
 _DEFAULT_SEED = 0x5EED
 _state = {"seed": _DEFAULT_SEED, "gen": np.random.default_rng(_DEFAULT_SEED)}
@@ -40,3 +43,26 @@ def initial_seed() -> int:
 def default_generator() -> np.random.Generator:
     """The generator every init in ``turbonn.nn`` draws from."""
     return _state["gen"]
+
+
+def get_rng_state() -> dict:
+    """A copy of the global generator's state (NumPy's ``bit_generator.state`` dict: plain ints
+    and strings, so it goes into a checkpoint as is). Restore it with ``set_rng_state``."""
+    return copy.deepcopy(default_generator().bit_generator.state)
+
+
+def set_rng_state(state: Mapping) -> None:
+    """Restore a state from ``get_rng_state``: later draws (inits, shuffles, dropout masks)
+    continue exactly where the saved run left off."""
+    gen = default_generator()
+    if not isinstance(state, Mapping):
+        raise TypeError(f"set_rng_state expected the dict from get_rng_state, got "
+                        f"{type(state).__name__}")
+    kind = type(gen.bit_generator).__name__
+    if state.get("bit_generator") != kind:
+        raise ValueError(f"set_rng_state: state is for bit generator "
+                         f"{state.get('bit_generator')!r}, the global generator is {kind}")
+    try:
+        gen.bit_generator.state = copy.deepcopy(dict(state))
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"set_rng_state: invalid state ({e})") from None
