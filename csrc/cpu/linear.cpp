@@ -7,12 +7,16 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace tn {
 namespace {
 
 // Columns per thread chunk in column_sum: a chunk's running sums stay in L1 while rows stream by.
 constexpr int64_t kSumCols = 1024;
+// Multiply-adds of both backward products below which they run serially: each thread then
+// does one whole product, so this is the SGEMM's own grain (cpu/gemm.cpp) per thread.
+constexpr double kConcurrentGrain = 1 << 18;
 
 }  // namespace
 
@@ -55,8 +59,43 @@ void linear_forward(float* out, ConstMat inp, ConstMat weight, const float* bias
 void linear_backward(float* dinp, float* dweight, float* dbias, ConstMat dout, ConstMat inp,
                      ConstMat weight, int64_t M, int64_t N, int64_t K, bool accumulate) {
     const float beta = accumulate ? 1.0f : 0.0f;
-    if (dinp && M > 0 && K > 0) sgemm(M, K, N, 1.0f, dout, weight, beta, dinp, K);
-    if (dweight && N > 0 && K > 0) sgemm(N, K, M, 1.0f, dout.t(), inp, beta, dweight, K);
+    const bool do_dinp = dinp && M > 0 && K > 0;
+    const bool do_dweight = dweight && N > 0 && K > 0;
+    auto dinp_gemm = [&] { sgemm(M, K, N, 1.0f, dout, weight, beta, dinp, K); };
+    auto dweight_gemm = [&] { sgemm(N, K, M, 1.0f, dout.t(), inp, beta, dweight, K); };
+#ifdef TURBONN_OPENMP
+    // dX and dW cost the same 2*M*N*K flops: on a two-thread team each product runs whole on
+    // its own thread (the sgemm calls inside see the team and stay serial; their results do not
+    // depend on that) instead of each being split in two, which saves a team start-up and the
+    // split's edge tiles. With more threads both still run one after the other on all of them.
+    if (do_dinp && do_dweight && num_threads() == 2) {
+        bool failed = false, done = false;  // sgemm may throw bad_alloc: never out of the region
+        {
+            const TeamLease lease(threads_for_work(2.0 * double(M) * double(N) * double(K),
+                                                   kConcurrentGrain));
+            if (lease.threads() == 2) {
+#pragma omp parallel num_threads(2) reduction(|| : failed)
+                {
+                    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+                    try {
+                        if (t == 0) dinp_gemm();
+                        if (t == 1 || n == 1) dweight_gemm();
+                    } catch (...) {
+                        failed = true;
+                    }
+                }
+                done = true;
+            }
+        }  // the lease ends here, so the column sum below may use the team
+        if (failed) throw std::bad_alloc();
+        if (done) {
+            if (dbias && N > 0) column_sum(dbias, dout, M, N, accumulate);
+            return;
+        }
+    }
+#endif
+    if (do_dinp) dinp_gemm();
+    if (do_dweight) dweight_gemm();
     if (dbias && N > 0) column_sum(dbias, dout, M, N, accumulate);
 }
 
