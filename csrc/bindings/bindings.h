@@ -9,5 +9,7 @@ void bind_gemm(pybind11::module_& m);
 void bind_activations(pybind11::module_& m);
 void bind_optim(pybind11::module_& m);
 void bind_linear(pybind11::module_& m);
+void bind_losses(pybind11::module_& m);
+void bind_softmax_dropout(pybind11::module_& m);
 
 }  // namespace tn::bind

@@ -75,6 +75,8 @@ PYBIND11_MODULE(_core, m) {
     tn::bind::bind_activations(m);
     tn::bind::bind_optim(m);
     tn::bind::bind_linear(m);
+    tn::bind::bind_losses(m);
+    tn::bind::bind_softmax_dropout(m);
     // Fail at import, with the reason, when TURBONN_CPU names a variant that cannot run here.
     try {
         tn::active_isa();

@@ -4,8 +4,7 @@
 // TN_ISA_NS before including it; nothing here may be included twice in one file.
 #include "core/parallel.h"
 #include "cpu/activation.h"
-
-#include <cstring>
+#include "cpu/exp_impl.h"
 
 #ifndef TN_ISA_NS
 #error "define TN_ISA_NS (generic, avx2 or avx512) before including cpu/activation_impl.h"
@@ -16,33 +15,6 @@ namespace {
 
 // Elementwise work is memory-bound: a thread needs a few hundred KiB before a team pays off.
 constexpr int64_t kGrain = 1 << 16;
-
-inline float bits_to_float(int32_t b) {
-    float f;
-    std::memcpy(&f, &b, sizeof f);
-    return f;
-}
-
-// e^x for x <= 0 (the only case the activations need), within 2 ulp; 0 below -87.3 where e^x
-// leaves the normal range. x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 polynomial
-// (Cephes expf coefficients), 2^n assembled in the exponent bits. NaN stays NaN.
-inline float exp_nonpositive(float x) {
-    // Clamp into [-87.3, 0] (NaN to 0) so that n below is a small integer: converting NaN or an
-    // out-of-range float to int is undefined behaviour (UBSan caught it); NaN is restored last.
-    const float t = x < -87.3f ? -87.3f : (x <= 0.0f ? x : 0.0f);
-    const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-    const float n = (t * 1.44269504088896341f + magic) - magic;
-    const float r = (t - n * 0.693359375f) + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    const float er = p * r * r + r + 1.0f;
-    const float e = er * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
-    return x < -87.3f ? 0.0f : (x != x ? x : e);
-}
 
 // tanh: an odd Taylor polynomial below |x| = 0.3 (where 1 - e^-2|x| would cancel), else
 // (1 - e)/(1 + e) with e = e^-2|x| <= 0.55.

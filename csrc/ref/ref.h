@@ -2,6 +2,7 @@
 // of the tests and the fallback for any shape or machine the fast kernels do not take.
 #pragma once
 #include "core/common.h"
+#include "core/loss_types.h"
 
 namespace tn::ref {
 
@@ -35,5 +36,53 @@ void linear_forward(float* out, ConstMat inp, ConstMat weight, const float* bias
                     int64_t N, int64_t K);
 void linear_backward(float* dinp, float* dweight, float* dbias, ConstMat dout, ConstMat inp,
                      ConstMat weight, int64_t M, int64_t N, int64_t K, bool accumulate);
+
+}  // namespace tn::ref
+
+namespace tn::ref {
+
+// Softmax, log_softmax, the losses and dropout: the same signatures, conventions and saved
+// buffers as the fast kernels in cpu/loss.h (documented there).
+void softmax_forward(float* out, const float* inp, int64_t outer, int64_t C, int64_t inner);
+void softmax_backward(float* dinp, const float* dout, const float* out, int64_t outer, int64_t C,
+                      int64_t inner, bool accumulate);
+void log_softmax_forward(float* out, const float* inp, int64_t outer, int64_t C, int64_t inner);
+void log_softmax_backward(float* dinp, const float* dout, const float* out, int64_t outer,
+                          int64_t C, int64_t inner, bool accumulate);
+void cross_entropy_forward(float* loss, float* lse, float* reduced, float* total_weight,
+                           float* dinp, const float* inp, const int64_t* target,
+                           const ClassLoss& a);
+void cross_entropy_backward(float* dinp, const float* dloss, const float* inp, const float* lse,
+                            const int64_t* target, float total_weight, const ClassLoss& a,
+                            bool accumulate);
+void cross_entropy_prob_forward(float* loss, float* lse, float* reduced, const float* inp,
+                                const float* target, const ClassLoss& a);
+void cross_entropy_prob_backward(float* dinp, float* dtarget, const float* dloss, const float* inp,
+                                 const float* lse, const float* target, const ClassLoss& a,
+                                 bool accumulate);
+void nll_loss_forward(float* loss, float* reduced, float* total_weight, const float* inp,
+                      const int64_t* target, const ClassLoss& a);
+void nll_loss_backward(float* dinp, const float* dloss, const int64_t* target, float total_weight,
+                       const ClassLoss& a, bool accumulate);
+void binary_cross_entropy_forward(float* loss, float* reduced, const float* inp,
+                                  const float* target, const float* weight, int64_t n,
+                                  Reduction r);
+void binary_cross_entropy_backward(float* dinp, float* dtarget, const float* dloss,
+                                   const float* inp, const float* target, const float* weight,
+                                   int64_t n, Reduction r, bool accumulate);
+void bce_with_logits_forward(float* loss, float* reduced, const float* inp, const float* target,
+                             const float* weight, const float* pos_weight, int64_t n, Reduction r);
+void bce_with_logits_backward(float* dinp, float* dtarget, const float* dloss, const float* inp,
+                              const float* target, const float* weight, const float* pos_weight,
+                              int64_t n, Reduction r, bool accumulate);
+void mse_loss_forward(float* loss, float* reduced, float* total_weight, const float* inp,
+                      const float* target, const float* weight, int64_t n, Reduction r);
+void mse_loss_backward(float* dinp, float* dtarget, const float* dloss, const float* inp,
+                       const float* target, const float* weight, float total_weight, int64_t n,
+                       Reduction r, bool accumulate);
+void dropout_forward(float* out, uint8_t* mask, const float* inp, int64_t n, double p,
+                     uint64_t seed);
+void dropout_backward(float* dinp, const float* dout, const uint8_t* mask, int64_t n, double p,
+                      bool accumulate);
 
 }  // namespace tn::ref

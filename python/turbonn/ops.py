@@ -12,10 +12,22 @@ from ._ops_activation import (
     relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward,
 )
 from ._ops_linear import linear_backward, linear_forward
+from ._ops_loss import (
+    binary_cross_entropy_backward, binary_cross_entropy_forward,
+    binary_cross_entropy_with_logits_backward, binary_cross_entropy_with_logits_forward,
+    cross_entropy_backward, cross_entropy_forward, dropout_backward, dropout_forward,
+    log_softmax_backward, log_softmax_forward, mse_loss_backward, mse_loss_forward,
+    nll_loss_backward, nll_loss_forward, softmax_backward, softmax_forward,
+)
 
 __all__ = [
     "gemm", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
     "tanh_forward", "tanh_backward", "linear_forward", "linear_backward",
+    "softmax_forward", "softmax_backward", "log_softmax_forward", "log_softmax_backward",
+    "cross_entropy_forward", "cross_entropy_backward", "nll_loss_forward", "nll_loss_backward",
+    "binary_cross_entropy_forward", "binary_cross_entropy_backward",
+    "binary_cross_entropy_with_logits_forward", "binary_cross_entropy_with_logits_backward",
+    "mse_loss_forward", "mse_loss_backward", "dropout_forward", "dropout_backward",
 ]
 
 

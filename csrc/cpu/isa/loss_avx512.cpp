@@ -1,0 +1,3 @@
+// The softmax/loss/dropout kernels (cpu/loss_impl.h) compiled with the AVX512 flags as tn::avx512.
+#define TN_ISA_NS avx512
+#include "cpu/loss_impl.h"
