@@ -85,3 +85,38 @@ def test_mse_regression_trajectory_matches_torch(opt):
     ln = _train(tn, nm, name, kwargs, tn.nn.MSELoss(), batches)
     _assert_same_trajectory(tm, nm, lt, ln)
     assert np.mean(lt[-5:]) < np.mean(lt[:5])  # it trained
+
+
+@pytest.mark.parametrize("opt", ["sgd_nesterov", "adam", "adamw", "rmsprop"])
+def test_cross_entropy_classifier_trajectory_matches_torch(opt):
+    name, kwargs = OPTIMIZERS[opt]
+    tm, nm = _pair(10, 32, 4, "ReLU", seed=3)
+    batches = _batches(10, 4, "classes", seed=4)
+    lt = _train(torch, tm, name, kwargs, torch.nn.CrossEntropyLoss(label_smoothing=0.1),
+                batches)
+    ln = _train(tn, nm, name, kwargs, tn.nn.CrossEntropyLoss(label_smoothing=0.1), batches)
+    _assert_same_trajectory(tm, nm, lt, ln)
+    assert np.mean(lt[-5:]) < np.mean(lt[:5])
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam", "adagrad", "adadelta"])
+def test_bce_with_logits_trajectory_matches_torch(opt):
+    name, kwargs = OPTIMIZERS[opt]
+    tm, nm = _pair(8, 16, 2, "Sigmoid", seed=5)
+    batches = _batches(8, 2, "binary", seed=6)
+    pw = np.array([2.0, 0.5], np.float32)
+    lt = _train(torch, tm, name, kwargs, torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pw)),
+                batches)
+    ln = _train(tn, nm, name, kwargs, tn.nn.BCEWithLogitsLoss(pos_weight=tn.tensor(pw)),
+                batches)
+    _assert_same_trajectory(tm, nm, lt, ln)
+
+
+def test_bce_on_sigmoid_outputs_trajectory_matches_torch():
+    tm, nm = _pair(8, 16, 1, "Tanh", seed=7)
+    tm.append(torch.nn.Sigmoid())
+    nm = tn.nn.Sequential(*list(nm), tn.nn.Sigmoid())
+    batches = _batches(8, 1, "binary", seed=8)
+    lt = _train(torch, tm, "Adam", dict(lr=1e-2), torch.nn.BCELoss(), batches)
+    ln = _train(tn, nm, "Adam", dict(lr=1e-2), tn.nn.BCELoss(), batches)
+    _assert_same_trajectory(tm, nm, lt, ln)
