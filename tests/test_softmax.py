@@ -54,8 +54,13 @@ def test_forward_backward_fast_vs_reference(name, shape, isa):
     for dim in range(-len(shape), len(shape)):
         ref, fast = fwd(name, x, dim, "ref"), fwd(name, x, dim)
         assert fast.shape == x.shape and fast.dtype == np.float32
-        np.testing.assert_allclose(fast, ref, rtol=2e-6, atol=2e-7)
-        np.testing.assert_allclose(fast, f64(name, x, dim), rtol=1e-5, atol=1e-6)
+        # log_softmax = (x - max) - log(sum): its rounding error scales with those terms (up to
+        # ~20 here), not with the small results near 0 (the ASan build's -O1 rounds otherwise).
+        scale = 1.0
+        if name == "log_softmax":
+            scale = float(np.abs(x).max(initial=0.0)) + np.log(max(x.size, 2))
+        np.testing.assert_allclose(fast, ref, rtol=2e-6, atol=2e-7 * scale)
+        np.testing.assert_allclose(fast, f64(name, x, dim), rtol=1e-5, atol=1e-6 * scale)
         for accumulate in (False, True):
             d0 = data(shape, 2) if accumulate else None
             gf = bwd(name, dout, ref, dim, None if d0 is None else d0.copy(), accumulate)
