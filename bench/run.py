@@ -162,6 +162,9 @@ def parse_args(argv=None):
                    help="run cases whose name contains SUBSTR (repeatable, or comma separated)")
     p.add_argument("--threads", type=int, default=2, help="threads per library (default 2)")
     p.add_argument("--rounds", type=int, default=None, help="timed rounds per case (default 5)")
+    p.add_argument("--min-time", type=float, default=None, metavar="S",
+                   help="seconds each timed measurement lasts at least (default 0.02, --quick "
+                        "0.01); longer steadies cases of several ms on a noisy machine")
     p.add_argument("--libs", default=",".join(LIBS), help=f"subset of {','.join(LIBS)}")
     p.add_argument("--json", metavar="PATH", help="results file (default bench/results/<time>.json)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
@@ -178,7 +181,10 @@ def parse_args(argv=None):
         args.rounds = 3 if args.quick else 5
     if args.rounds < 1:
         p.error("--rounds must be >= 1")
-    args.min_time = 0.01 if args.quick else 0.02
+    if args.min_time is None:
+        args.min_time = 0.01 if args.quick else 0.02
+    if args.min_time <= 0:
+        p.error("--min-time must be > 0")
     return args
 
 
