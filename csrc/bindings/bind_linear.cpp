@@ -31,8 +31,7 @@ py::object grad_output(const py::object& obj, const char* name, std::vector<py::
                                   "= (the gradient to add to)");
         return py::array_t<float>(shape);
     }
-    const py::array like = py::array_t<float>(shape);  // only for the shape check's message
-    return output_like(obj, name, like);
+    return output_of_shape(obj, name, shape);
 }
 
 float* ptr_or_null(const py::object& o) {
@@ -60,7 +59,7 @@ py::array forward(const py::handle& x_obj, const py::handle& w_obj, const py::ob
             throw py::value_error("linear: bias must have shape (" + std::to_string(N) +
                                   ",) = (out_features,), got " + shape_str(b));
     }
-    py::array out = output_like(out_obj, "out", py::array_t<float>({M, N}));
+    py::array out = output_of_shape(out_obj, "out", {M, N});
     if (may_overlap(out, x) || may_overlap(out, w) || (has_bias && may_overlap(out, b)))
         throw py::value_error("linear: out must not overlap x, weight or bias");
     const auto fn = wants_reference(variant) ? ref::linear_forward : linear_forward;

@@ -49,8 +49,8 @@ py::array require_float32_contiguous(const py::handle& obj, const char* name) {
     return is_c_contiguous(a) ? a : py::array::ensure(a, py::array::c_style);
 }
 
-py::array output_like(const py::object& obj, const char* name, const py::array& like) {
-    std::vector<py::ssize_t> shape(like.shape(), like.shape() + like.ndim());
+py::array output_of_shape(const py::object& obj, const char* name,
+                          const std::vector<py::ssize_t>& shape) {
     if (obj.is_none()) return py::array_t<float>(shape);
     if (!py::isinstance<py::array>(obj))
         throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
@@ -59,12 +59,24 @@ py::array output_like(const py::object& obj, const char* name, const py::array& 
     if (!out.dtype().equal(py::dtype::of<float>()))
         throw py::value_error(std::string(name) + " must have dtype float32, got " +
                               std::string(py::str(out.dtype())));
-    if (!same_shape(out, like))
-        throw py::value_error(std::string(name) + " must have shape " + shape_str(like) + ", got " +
+    const bool same = out.ndim() == static_cast<py::ssize_t>(shape.size()) &&
+                      std::equal(shape.begin(), shape.end(), out.shape());
+    if (!same) {
+        std::string want = "(";
+        for (std::size_t i = 0; i < shape.size(); ++i)
+            want += (i ? ", " : "") + std::to_string(shape[i]);
+        want += shape.size() == 1 ? ",)" : ")";
+        throw py::value_error(std::string(name) + " must have shape " + want + ", got " +
                               shape_str(out));
+    }
     if (!is_c_contiguous(out)) throw py::value_error(std::string(name) + " must be C-contiguous");
     if (!out.writeable()) throw py::value_error(std::string(name) + " is read-only");
     return out;
+}
+
+py::array output_like(const py::object& obj, const char* name, const py::array& like) {
+    return output_of_shape(obj, name,
+                           std::vector<py::ssize_t>(like.shape(), like.shape() + like.ndim()));
 }
 
 std::vector<int64_t> elem_strides(const py::array& a) {

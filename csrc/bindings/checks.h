@@ -26,6 +26,11 @@ py::array require_float32_contiguous(const py::handle& obj, const char* name);
 // must be a writeable C-contiguous float32 array of that shape (ValueError naming `name`).
 py::array output_like(const py::object& obj, const char* name, const py::array& like);
 
+// The same for an output of `shape` (no array is built to describe the shape: a temporary of the
+// output's size made the result come from fresh, page-faulting memory: +25% at 256x1024).
+py::array output_of_shape(const py::object& obj, const char* name,
+                          const std::vector<py::ssize_t>& shape);
+
 // Strides of `a` in elements (checked to be whole elements by require_float32).
 std::vector<int64_t> elem_strides(const py::array& a);
 
