@@ -7,6 +7,7 @@
 #include "ref/ref.h"
 
 #include <string>
+#include <vector>
 
 namespace tn::bind {
 namespace {
@@ -88,12 +89,18 @@ py::tuple backward(const py::handle& dout_obj, const py::handle& x_obj, const py
     py::object dinp = grad_output(dinp_obj, "dinp", {M, K}, need_dinp, accumulate);
     py::object dweight = grad_output(dweight_obj, "dweight", {N, K}, need_dweight, accumulate);
     py::object dbias = grad_output(dbias_obj, "dbias", {N}, need_dbias, accumulate);
+    std::vector<py::array> given;  // dX and dW may be written at once by two threads
     for (const py::object* g : {&dinp, &dweight, &dbias}) {
         if (g->is_none()) continue;
         const py::array ga = g->cast<py::array>();
         if (may_overlap(ga, dout) || may_overlap(ga, x) || may_overlap(ga, w))
             throw py::value_error("linear_backward: gradient outputs must not overlap dout, x "
                                   "or weight");
+        for (const py::array& other : given)
+            if (may_overlap(ga, other))
+                throw py::value_error("linear_backward: dinp, dweight and dbias must not "
+                                      "overlap each other");
+        given.push_back(ga);
     }
     const auto fn = wants_reference(variant) ? ref::linear_backward : linear_backward;
     const ConstMat G = view2d(dout), X = view2d(x), W = view2d(w);

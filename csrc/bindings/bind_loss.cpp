@@ -156,7 +156,7 @@ py::tuple ce_forward(const py::handle& input, const py::handle& target, const py
                                       : type_name(target)));
         const py::array t = float_of_shape(target, "target", shape_of(ci.input),
                                            " (class probabilities: input's shape)");
-        if (ignore_index != -100)
+        if (ignore_index >= 0)  // torch's rule: any negative index (never a class) is allowed
             throw py::value_error("ignore_index is not supported for floating point target "
                                   "(class probabilities), got ignore_index=" +
                                   std::to_string(ignore_index));

@@ -93,6 +93,8 @@ py::tuple dropout_fwd(const py::handle& x_obj, double p, uint64_t seed, const py
     const py::array x = require_float32_contiguous(x_obj, "x");
     check_p(p);
     py::array out = output_like(out_obj, "out", x);
+    if (may_overlap(out, x) && out.data() != x.data())
+        throw py::value_error("out must be x itself or not overlap it");
     py::array_t<uint8_t> mask(shape_of(x));
     const auto f = wants_reference(variant) ? ref::dropout_forward : dropout_forward;
     const float* xp = cptr(x);

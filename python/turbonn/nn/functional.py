@@ -84,7 +84,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     _check_tensor(bias, "linear", "bias")
     if bias.shape == (weight.shape[0],) and bias.dtype == np.float32:
         return _Linear.apply(input, weight, bias)
-    if bias.shape != ():
+    if bias.shape not in ((), (1,)):  # those two broadcast, as in torch
         raise ValueError(f"linear(): bias shape {bias.shape} does not match "
                          f"out_features={weight.shape[0]}")
     return _Linear.apply(input, weight, None) + bias
