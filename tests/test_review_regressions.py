@@ -41,3 +41,14 @@ def test_dropout_forward_rejects_out_partially_overlapping_x():
     ref, _ = ops.dropout_forward(x.copy(), 0.5, 7)
     out, _ = ops.dropout_forward(x, 0.5, 7, out=x)  # fully in place is fine
     np.testing.assert_array_equal(out, ref)
+
+
+def test_second_backward_accumulates_into_the_same_grad_array():
+    # torch's AccumulateGrad adds in place: a reference taken to .grad sees later backwards.
+    import turbonn as tn
+    w = tn.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    (w * 2.0).sum().backward()
+    g = w.grad
+    (w * 3.0).sum().backward()
+    assert w.grad is g
+    np.testing.assert_array_equal(g.numpy(), np.full((2, 3), 5.0, np.float32))

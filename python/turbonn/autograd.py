@@ -247,7 +247,11 @@ def _accumulate_leaf(leaf, g: np.ndarray, fresh: bool = False) -> None:
         leaf._grad = Tensor._wrap(g if fresh and g.flags.c_contiguous
                                   else np.array(g, dtype=np.float32, copy=True))
     else:
-        leaf._grad = Tensor._wrap((leaf._grad.data + g).astype(np.float32, copy=False))
+        acc = leaf._grad.data
+        if acc.dtype == np.float32 and acc.flags.writeable and acc.shape == leaf.shape:
+            np.add(acc, g, out=acc)  # in place, as torch: a reference to .grad sees the sum
+        else:
+            leaf._grad = Tensor._wrap((acc + g).astype(np.float32, copy=False))
 
 
 def run_backward(root, gradient: np.ndarray, retain_graph: bool) -> None:
