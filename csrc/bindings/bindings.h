@@ -11,5 +11,7 @@ void bind_optim(pybind11::module_& m);
 void bind_linear(pybind11::module_& m);
 void bind_losses(pybind11::module_& m);
 void bind_softmax_dropout(pybind11::module_& m);
+void bind_pool(pybind11::module_& m);
+void bind_conv(pybind11::module_& m);
 
 }  // namespace tn::bind

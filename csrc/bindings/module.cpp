@@ -77,6 +77,8 @@ PYBIND11_MODULE(_core, m) {
     tn::bind::bind_linear(m);
     tn::bind::bind_losses(m);
     tn::bind::bind_softmax_dropout(m);
+    tn::bind::bind_pool(m);
+    tn::bind::bind_conv(m);
     // Fail at import, with the reason, when TURBONN_CPU names a variant that cannot run here.
     try {
         tn::active_isa();

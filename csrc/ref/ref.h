@@ -86,3 +86,44 @@ void dropout_backward(float* dinp, const float* dout, const uint8_t* mask, int64
                       bool accumulate);
 
 }  // namespace tn::ref
+
+namespace tn {
+
+// Geometry of a 2-D pooling over N*C planes of H x W (NCHW, or CHW with N = 1), output OH x OW.
+// Windows start at o * stride - pad; max pool steps through a window by dilation (avg: 1).
+struct Pool2d {
+    int64_t planes, H, W, OH, OW;
+    int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+};
+
+}  // namespace tn
+
+namespace tn::ref {
+
+// Pooling (NCHW float32). max_pool2d_forward writes each window's max and, in `indices` (same
+// shape as out), the position h * W + w of that max in its input plane: the first maximum in
+// window order, or the last NaN (torch's rule: a NaN wins). The backward adds each dout to the
+// one input its index names. avg divides by divisor_override when not 0, else by the window's
+// size clipped to the padded input (count_include_pad) or to the input itself. Backward kernels
+// overwrite dinp, or add to it when accumulate is true.
+void max_pool2d_forward(float* out, int32_t* indices, const float* inp, const Pool2d& g);
+void max_pool2d_backward(float* dinp, const float* dout, const int32_t* indices, const Pool2d& g,
+                         bool accumulate);
+void avg_pool2d_forward(float* out, const float* inp, const Pool2d& g, bool count_include_pad,
+                        int64_t divisor_override);
+void avg_pool2d_backward(float* dinp, const float* dout, const Pool2d& g, bool count_include_pad,
+                         int64_t divisor_override, bool accumulate);
+
+}  // namespace tn::ref
+
+#include "cpu/conv.h"  // ConvDims
+
+namespace tn::ref {
+
+// conv2d over NCHW with groups, the same signatures and convention as cpu/conv.h.
+void conv2d_forward(float* out, const float* x, const float* weight, const float* bias,
+                    const ConvDims& d);
+void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dout, const float* x,
+                     const float* weight, const ConvDims& d);
+
+}  // namespace tn::ref

@@ -16,7 +16,7 @@ from ..tensor import Tensor, _canonical_dtype, _norm_dim
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
-           "dropout"]
+           "dropout", "conv2d", "max_pool2d", "avg_pool2d"]
 
 
 def _check_tensor(x, fn: str, arg: str = "input") -> Tensor:
@@ -470,3 +470,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     seed = int(default_generator().integers(0, 2 ** 64, dtype=np.uint64))
     return _Dropout.apply(input, p, seed)
+
+from ._conv_functional import conv2d  # noqa: E402  (conv2d lives in its own file)
+from ._pool_functional import avg_pool2d, max_pool2d  # noqa: E402  (pooling lives in its own file)

@@ -1,0 +1,285 @@
+// Python bindings of max_pool2d and avg_pool2d, forward and backward, on (N, C, H, W) or
+// unbatched (C, H, W) float32 arrays. Geometry is checked here with torch's rules (messages name
+// the argument); max pooling returns its argmax as int32 positions in the input plane.
+#include "bindings/array_args.h"
+#include "bindings/bindings.h"
+#include "bindings/checks.h"
+#include "cpu/pool.h"
+#include "ref/ref.h"
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace tn::bind {
+namespace {
+
+struct Pair {
+    int64_t h, w;
+};
+
+std::string pair_str(const Pair& p) {
+    return "(" + std::to_string(p.h) + ", " + std::to_string(p.w) + ")";
+}
+
+bool is_int(const py::handle& o) {
+    return !py::isinstance<py::bool_>(o) && PyIndex_Check(o.ptr());
+}
+
+// An int, or a sequence of one or two ints (torch's _pair); None or an empty sequence gives
+// `dflt` (stride's "same as kernel_size").
+Pair pair_arg(const py::handle& obj, const char* name, const Pair* dflt = nullptr) {
+    const std::string what = std::string(name) + " must be an int or a tuple of two ints";
+    if (dflt && obj.is_none()) return *dflt;
+    if (is_int(obj)) {
+        const int64_t v = py::int_(py::reinterpret_borrow<py::object>(obj)).cast<int64_t>();
+        return {v, v};
+    }
+    if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj))
+        throw py::type_error(what + ", got " + type_name(obj));
+    const py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
+    if (seq.size() == 0 && dflt) return *dflt;
+    if (seq.size() != 1 && seq.size() != 2)
+        throw py::value_error(what + ", got " + std::to_string(seq.size()) + " values");
+    for (const auto& v : seq)
+        if (!is_int(v)) throw py::type_error(what + ", got an element of type " + type_name(v));
+    const int64_t h = py::int_(seq[0]).cast<int64_t>();
+    const int64_t w = seq.size() == 2 ? py::int_(seq[1]).cast<int64_t>() : h;
+    return {h, w};
+}
+
+// Checks a pooled input's shape (named `name`) and fills planes, H, W.
+void check_input_shape(const Shape& s, const char* name, Pool2d& g) {
+    if (s.size() != 3 && s.size() != 4)
+        throw py::value_error(std::string(name) +
+                              " must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape " +
+                              dims_str(s));
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (s[i] < 0 || (s[i] == 0 && i + 3 >= s.size()))
+            throw py::value_error(std::string(name) +
+                                  " must have sizes >= 0 and non-zero C, H and W (only the batch may be 0), "
+                                  "got shape " + dims_str(s));
+    g.H = s[s.size() - 2];
+    g.W = s[s.size() - 1];
+    const int64_t max32 = std::numeric_limits<int32_t>::max();
+    if (g.H > max32 || g.W > max32 || g.H * g.W > max32)
+        throw py::value_error(std::string(name) + " planes of more than 2^31 - 1 elements are "
+                              "not supported (int32 indices), got shape " + dims_str(s));
+    g.planes = s[s.size() - 3] * (s.size() == 4 ? s[0] : 1);
+}
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// torch's pooling_output_shape: with ceil_mode the last window must still start inside the
+// input or its left padding.
+int64_t out_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
+    int64_t o = floor_div(n + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0), s) + 1;
+    if (ceil_mode && (o - 1) * s >= n + p) --o;
+    return o;
+}
+
+// The whole geometry from the input's shape and the arguments (dilation 1 for avg).
+Pool2d geometry(const Shape& in, const char* in_name, const py::handle& kernel,
+                const py::handle& stride, const py::handle& padding, const py::handle* dilation,
+                bool ceil_mode) {
+    Pool2d g{};
+    check_input_shape(in, in_name, g);
+    const Pair k = pair_arg(kernel, "kernel_size");
+    if (k.h <= 0 || k.w <= 0)
+        throw py::value_error("kernel_size must be greater than zero, got " + pair_str(k));
+    const Pair s = pair_arg(stride, "stride", &k);
+    if (s.h <= 0 || s.w <= 0)
+        throw py::value_error("stride must be greater than zero, got " + pair_str(s));
+    const Pair p = pair_arg(padding, "padding");
+    if (p.h < 0 || p.w < 0)
+        throw py::value_error("padding must be non-negative, got " + pair_str(p));
+    if (p.h > k.h / 2 || p.w > k.w / 2)
+        throw py::value_error("padding should be at most half of kernel_size, got padding=" +
+                              pair_str(p) + " and kernel_size=" + pair_str(k));
+    const Pair d = dilation ? pair_arg(*dilation, "dilation") : Pair{1, 1};
+    if (d.h <= 0 || d.w <= 0)
+        throw py::value_error("dilation must be greater than zero, got " + pair_str(d));
+    g.kh = k.h, g.kw = k.w, g.sh = s.h, g.sw = s.w, g.ph = p.h, g.pw = p.w, g.dh = d.h, g.dw = d.w;
+    g.OH = out_size(g.H, k.h, s.h, p.h, d.h, ceil_mode);
+    g.OW = out_size(g.W, k.w, s.w, p.w, d.w, ceil_mode);
+    if (g.OH < 1 || g.OW < 1)
+        throw py::value_error(std::string("output size is too small: ") + in_name + " (H, W) = " +
+                              pair_str({g.H, g.W}) + " gives output (H, W) = " +
+                              pair_str({g.OH, g.OW}) + " for kernel_size=" + pair_str(k) +
+                              ", padding=" + pair_str(p) + ", dilation=" + pair_str(d));
+    return g;
+}
+
+Shape out_shape(const Shape& in, const Pool2d& g) {
+    Shape s(in.begin(), in.end() - 2);
+    s.push_back(g.OH);
+    s.push_back(g.OW);
+    return s;
+}
+
+Shape shape_arg(const py::handle& obj, const char* name) {
+    if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj))
+        throw py::type_error(std::string(name) + " must be a tuple of ints, got " + type_name(obj));
+    Shape s;
+    for (const auto& v : py::reinterpret_borrow<py::sequence>(obj)) {
+        if (!is_int(v))
+            throw py::type_error(std::string(name) + " must be a tuple of ints, got an element "
+                                 "of type " + type_name(v));
+        s.push_back(py::int_(py::reinterpret_borrow<py::object>(v)).cast<py::ssize_t>());
+    }
+    return s;
+}
+
+py::array grad_of_shape(const py::object& dinp, const Shape& shape, bool accumulate) {
+    if (accumulate && dinp.is_none())
+        throw py::value_error("accumulate=True needs dinp= (the gradient to add to)");
+    return output_of_shape(dinp, "dinp", shape);
+}
+
+int64_t divisor_arg(const py::object& obj) {
+    if (obj.is_none()) return 0;
+    if (!is_int(obj))
+        throw py::type_error("divisor_override must be an int or None, got " + type_name(obj));
+    const int64_t v = py::int_(obj).cast<int64_t>();
+    if (v == 0) throw py::value_error("divisor_override must be non-zero");
+    return v;
+}
+
+void check_no_overlap(const py::array& out, const py::array& x) {
+    if (may_overlap(out, x)) throw py::value_error("out must not overlap x");
+}
+
+// ------------------------------------------------------------------------------ max pooling
+
+py::tuple max_fwd(const py::handle& x_obj, const py::handle& kernel, const py::handle& stride,
+                  const py::handle& padding, const py::handle& dilation, bool ceil_mode,
+                  const py::object& out_obj, const py::object& variant) {
+    const py::array x = require_float32_contiguous(x_obj, "x");
+    const Shape in = shape_of(x);
+    const Pool2d g = geometry(in, "x", kernel, stride, padding, &dilation, ceil_mode);
+    const Shape os = out_shape(in, g);
+    py::array out = output_of_shape(out_obj, "out", os);
+    check_no_overlap(out, x);
+    py::array_t<int32_t> indices(os);
+    const auto f = wants_reference(variant) ? ref::max_pool2d_forward : max_pool2d_forward;
+    const float* xp = cptr(x);
+    float* op = mptr(out);
+    int32_t* ip = indices.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+        f(op, ip, xp, g);
+    }
+    return py::make_tuple(out, indices);
+}
+
+py::array max_bwd(const py::handle& dout_obj, const py::handle& ind_obj,
+                  const py::handle& shape_obj, const py::object& dinp_obj, bool accumulate,
+                  const py::object& variant) {
+    const Shape in = shape_arg(shape_obj, "input_shape");
+    Pool2d g{};
+    check_input_shape(in, "input_shape", g);
+    const py::array dout = require_float32_contiguous(dout_obj, "dout");
+    const Shape ds = shape_of(dout);
+    if (ds.size() != in.size() || !std::equal(in.begin(), in.end() - 2, ds.begin()))
+        throw py::value_error("dout must have input_shape's leading dimensions " + dims_str(in) +
+                              " with the pooled H, W, got shape " + dims_str(ds));
+    g.OH = ds[ds.size() - 2];
+    g.OW = ds[ds.size() - 1];
+    if (!py::isinstance<py::array>(ind_obj))
+        throw py::type_error("indices must be the numpy.ndarray of int32 from "
+                             "max_pool2d_forward, got " + type_name(ind_obj));
+    py::array ind = py::reinterpret_borrow<py::array>(ind_obj);
+    if (!ind.dtype().equal(py::dtype::of<int32_t>()))
+        throw py::type_error("indices must have dtype int32 (from max_pool2d_forward), got " +
+                             std::string(py::str(ind.dtype())));
+    if (shape_of(ind) != ds)
+        throw py::value_error("indices must have dout's shape " + dims_str(ds) + ", got " +
+                              shape_str(ind));
+    ind = py::array::ensure(ind, py::array::c_style);
+    py::array dinp = grad_of_shape(dinp_obj, in, accumulate);
+    const auto* ip = static_cast<const int32_t*>(ind.data());
+    const int64_t n = ind.size(), limit = g.H * g.W;
+    int64_t bad = -1;
+    {
+        py::gil_scoped_release nogil;
+        for (int64_t i = 0; i < n && bad < 0; ++i)
+            if (ip[i] < 0 || ip[i] >= limit) bad = i;
+    }
+    if (bad >= 0)
+        throw py::index_error("indices must lie in [0, H*W) = [0, " + std::to_string(limit) +
+                              "), got " + std::to_string(ip[bad]));
+    const auto f = wants_reference(variant) ? ref::max_pool2d_backward : max_pool2d_backward;
+    const float* gp = cptr(dout);
+    float* dp = mptr(dinp);
+    {
+        py::gil_scoped_release nogil;
+        f(dp, gp, ip, g, accumulate);
+    }
+    return dinp;
+}
+
+// ------------------------------------------------------------------------------ avg pooling
+
+py::array avg_fwd(const py::handle& x_obj, const py::handle& kernel, const py::handle& stride,
+                  const py::handle& padding, bool ceil_mode, bool count_include_pad,
+                  const py::object& divisor_override, const py::object& out_obj,
+                  const py::object& variant) {
+    const py::array x = require_float32_contiguous(x_obj, "x");
+    const Shape in = shape_of(x);
+    const Pool2d g = geometry(in, "x", kernel, stride, padding, nullptr, ceil_mode);
+    const int64_t div = divisor_arg(divisor_override);
+    py::array out = output_of_shape(out_obj, "out", out_shape(in, g));
+    check_no_overlap(out, x);
+    const auto f = wants_reference(variant) ? ref::avg_pool2d_forward : avg_pool2d_forward;
+    const float* xp = cptr(x);
+    float* op = mptr(out);
+    {
+        py::gil_scoped_release nogil;
+        f(op, xp, g, count_include_pad, div);
+    }
+    return out;
+}
+
+py::array avg_bwd(const py::handle& dout_obj, const py::handle& shape_obj,
+                  const py::handle& kernel, const py::handle& stride, const py::handle& padding,
+                  bool ceil_mode, bool count_include_pad, const py::object& divisor_override,
+                  const py::object& dinp_obj, bool accumulate, const py::object& variant) {
+    const Shape in = shape_arg(shape_obj, "input_shape");
+    const Pool2d g = geometry(in, "input_shape", kernel, stride, padding, nullptr, ceil_mode);
+    const int64_t div = divisor_arg(divisor_override);
+    const py::array dout = float_of_shape(dout_obj, "dout", out_shape(in, g), " (the pooled shape)");
+    py::array dinp = grad_of_shape(dinp_obj, in, accumulate);
+    const auto f = wants_reference(variant) ? ref::avg_pool2d_backward : avg_pool2d_backward;
+    const float* gp = cptr(dout);
+    float* dp = mptr(dinp);
+    {
+        py::gil_scoped_release nogil;
+        f(dp, gp, g, count_include_pad, div, accumulate);
+    }
+    return dinp;
+}
+
+}  // namespace
+
+void bind_pool(py::module_& m) {
+    const auto none = py::none();
+    m.def("max_pool2d_forward", &max_fwd, py::arg("x"), py::arg("kernel_size"),
+          py::arg("stride") = none, py::arg("padding") = 0, py::arg("dilation") = 1,
+          py::arg("ceil_mode") = false, py::arg("out") = none, py::arg("variant") = none,
+          "(out, indices): window maxima and their int32 positions h * W + w in the input plane.");
+    m.def("max_pool2d_backward", &max_bwd, py::arg("dout"), py::arg("indices"),
+          py::arg("input_shape"), py::arg("dinp") = none, py::arg("accumulate") = false,
+          py::arg("variant") = none, "dinp: each dout added to the input its index names.");
+    m.def("avg_pool2d_forward", &avg_fwd, py::arg("x"), py::arg("kernel_size"),
+          py::arg("stride") = none, py::arg("padding") = 0, py::arg("ceil_mode") = false,
+          py::arg("count_include_pad") = true, py::arg("divisor_override") = none,
+          py::arg("out") = none, py::arg("variant") = none, "Window means, as torch's avg_pool2d.");
+    m.def("avg_pool2d_backward", &avg_bwd, py::arg("dout"), py::arg("input_shape"),
+          py::arg("kernel_size"), py::arg("stride") = none, py::arg("padding") = 0,
+          py::arg("ceil_mode") = false, py::arg("count_include_pad") = true,
+          py::arg("divisor_override") = none, py::arg("dinp") = none,
+          py::arg("accumulate") = false, py::arg("variant") = none,
+          "dinp: each dout divided by its window's divisor, added over the window.");
+}
+
+}  // namespace tn::bind

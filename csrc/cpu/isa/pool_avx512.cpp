@@ -1,0 +1,3 @@
+// The pooling kernels (cpu/pool_impl.h) compiled with the AVX512 flags as tn::avx512.
+#define TN_ISA_NS avx512
+#include "cpu/pool_impl.h"
