@@ -1,7 +1,6 @@
 """``Linear``: ``y = x @ weight.T + bias`` with torch's layout (weight is (out, in)) and init."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -32,11 +31,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
