@@ -34,3 +34,24 @@ def test_mlp_mnist_reaches_95_percent(tmp_path, capsys):
     assert "time per epoch" in out
     assert (tmp_path / "mlp_mnist.safetensors").is_file()
     assert acc >= 0.95, out
+
+
+def test_cnn_mnist_reaches_97_percent(tmp_path, capsys):
+    if not MNIST.is_file():
+        pytest.skip(f"no MNIST sample at {MNIST}")
+    acc = _example("cnn_mnist").main([str(MNIST), "--no-torch", "--verbose", "0",
+                                      "--out-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "time per epoch" in out
+    assert "torch" not in out.replace("turbonn", "")
+    assert acc >= 0.97, out
+
+
+def test_cnn_mnist_digits_fallback_trains(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    acc = _example("cnn_mnist").main([str(tmp_path / "absent.csv.gz"), "--no-torch",
+                                      "--epochs", "3", "--verbose", "0",
+                                      "--out-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "8x8 digits" in out and "360 test images" in out
+    assert acc >= 0.6, out  # chance is 0.1; 3 epochs reach ~0.9
