@@ -16,7 +16,6 @@ instead: each image is upsampled 3x (nearest neighbour) to 24x24 and zero-padded
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import sys
 import tempfile
@@ -26,20 +25,8 @@ from pathlib import Path
 import numpy as np
 
 import turbonn as tn
+from mnist_data import DEFAULT_DATA, ShiftEachEpoch, load_mnist, random_shift
 from turbonn import nn
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist_5k.csv.gz"
-
-
-def load_mnist(path: Path):
-    """(images (N, 1, 28, 28) float32 in [0, 1], labels (N,) int64) from the 785-column CSV."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt") as f:
-        raw = np.loadtxt(f, delimiter=",", dtype=np.float32)
-    if raw.ndim != 2 or raw.shape[1] != 785:
-        sys.exit(f"{path}: expected rows of 784 pixels and a label, got shape {raw.shape}")
-    return raw[:, :784].reshape(-1, 1, 28, 28) / 255.0, raw[:, 784].astype(np.int64)
-
 
 def load_digits_28():
     """scikit-learn's 8x8 digits (values 0-16) as (N, 1, 28, 28) float32 in [0, 1]: each pixel
@@ -54,30 +41,6 @@ def load_digits_28():
     x = np.kron(x, np.ones((1, 3, 3), np.float32))               # (N, 24, 24)
     x = np.pad(x, ((0, 0), (2, 2), (2, 2)))[:, None]             # (N, 1, 28, 28)
     return x, y.astype(np.int64)
-
-
-def random_shift(images: np.ndarray, max_shift: int, rng: np.random.Generator,
-                 out: np.ndarray) -> None:
-    """Write each (1, 28, 28) image moved by its own random (dy, dx) in [-max_shift, max_shift],
-    zero-filled, into ``out``: one vectorised gather, no per-image loop."""
-    n, k = len(images), max_shift
-    padded = np.pad(images.reshape(n, 28, 28), ((0, 0), (k, k), (k, k)))
-    rows = rng.integers(0, 2 * k + 1, (n, 1)) + np.arange(28)  # (n, 28) source rows
-    cols = rng.integers(0, 2 * k + 1, (n, 1)) + np.arange(28)
-    out.reshape(n, 28, 28)[...] = padded[np.arange(n)[:, None, None], rows[:, :, None],
-                                         cols[:, None, :]]
-
-
-class ShiftEachEpoch(tn.Callback):
-    """Before every epoch, refill the training array (which the DataLoader shares, not copies:
-    it is float32 already) with freshly shifted copies of the original images."""
-
-    def __init__(self, original: np.ndarray, target: np.ndarray, max_shift: int, seed: int):
-        self.original, self.target, self.max_shift = original, target, max_shift
-        self.rng = np.random.default_rng(seed)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        random_shift(self.original, self.max_shift, self.rng, out=self.target)
 
 
 def lenet(mod):
@@ -159,6 +122,7 @@ def main(argv=None) -> float:
     t0 = time.perf_counter()
     if not args.digits and Path(args.path).is_file():
         x, y = load_mnist(Path(args.path))
+        x = x.reshape(-1, 1, 28, 28)
         name, n_train = "MNIST", 4000
     else:
         if not args.digits:

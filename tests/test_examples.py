@@ -3,6 +3,7 @@ promises (>= 95% test accuracy). Skipped when an example's data or extra package
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ MNIST = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
 
 
 def _example(name: str):
+    if str(ROOT / "examples") not in sys.path:  # as `python examples/<name>.py` would have it
+        sys.path.insert(0, str(ROOT / "examples"))
     spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
