@@ -1,6 +1,7 @@
 // Python bindings of conv2d: conv2d_forward/conv2d_backward (NCHW float32, per-axis stride,
 // padding, dilation, groups; variant="ref" runs the plain-loop reference) and im2col/col2im.
 // Every check happens here, before the GIL is released; kernels get contiguous arrays.
+#include "bindings/array_args.h"
 #include "bindings/bindings.h"
 #include "bindings/checks.h"
 #include "cpu/conv.h"
@@ -12,39 +13,10 @@
 namespace tn::bind {
 namespace {
 
-std::string pair_str(int64_t a, int64_t b) {
-    return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
-}
-
-bool is_int(const py::handle& o) {
-    return !py::isinstance<py::bool_>(o) &&
-           (py::isinstance<py::int_>(o) || py::hasattr(o, "__index__"));
-}
-
-// An int-like Python object as int64; ValueError naming `what` when it does not fit.
-int64_t as_i64(const py::handle& o, const std::string& what) {
-    const py::int_ i(py::reinterpret_borrow<py::object>(o));
-    int overflow = 0;
-    const long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
-    if (overflow != 0) throw py::value_error(what + " is too large: " + std::string(py::str(i)));
-    return static_cast<int64_t>(v);
-}
-
-// An int or a sequence of two ints, each >= lo; TypeError/ValueError naming `name`.
+// An int or a pair of ints (int_pair), each >= lo; TypeError/ValueError naming `name`.
 std::pair<int64_t, int64_t> pair_arg(const py::handle& o, const char* fn, const char* name,
                                      int64_t lo) {
-    int64_t a = 0, b = 0;
-    if (is_int(o)) {
-        a = b = as_i64(o, std::string(fn) + ": " + name);
-    } else if (py::isinstance<py::sequence>(o) && !py::isinstance<py::str>(o) &&
-               py::len(o) == 2 && is_int(o[py::int_(0)]) && is_int(o[py::int_(1)])) {
-        a = as_i64(o[py::int_(0)], std::string(fn) + ": " + name);
-        b = as_i64(o[py::int_(1)], std::string(fn) + ": " + name);
-    } else {
-        throw py::type_error(std::string(fn) + ": " + name +
-                             " must be an int or a pair of ints, got " +
-                             std::string(py::str(py::repr(o))));
-    }
+    const auto [a, b] = int_pair(o, std::string(fn) + ": " + name);
     if (a < lo || b < lo)
         throw py::value_error(std::string(fn) + ": " + name + " must be " +
                               (lo > 0 ? "positive" : "non-negative") + ", got " + pair_str(a, b));
@@ -123,11 +95,6 @@ ConvDims conv_dims(const char* fn, py::array& x, py::array& w, const py::handle&
     return d;
 }
 
-const float* cptr(const py::array& a) { return static_cast<const float*>(a.data()); }
-float* mptr(const py::object& o) {
-    return o.is_none() ? nullptr : static_cast<float*>(o.cast<py::array>().mutable_data());
-}
-
 py::array forward(const py::handle& x_obj, const py::handle& w_obj, const py::object& b_obj,
                   const py::handle& stride, const py::handle& padding, const py::handle& dilation,
                   const py::object& out_obj, const py::object& variant, const py::handle& groups) {
@@ -175,7 +142,7 @@ py::tuple backward(const py::handle& dout_obj, const py::handle& x_obj, const py
     if (need_db) db = py::array_t<float>(std::vector<py::ssize_t>{d.O});
     const auto fn = wants_reference(variant) ? ref::conv2d_backward : conv2d_backward;
     const float *gp = cptr(dout), *xp = cptr(x), *wp = cptr(w);
-    float *dxp = mptr(dx), *dwp = mptr(dw), *dbp = mptr(db);
+    float *dxp = mptr_or_null(dx), *dwp = mptr_or_null(dw), *dbp = mptr_or_null(db);
     {
         py::gil_scoped_release nogil;
         fn(dxp, dwp, dbp, gp, xp, wp, d);

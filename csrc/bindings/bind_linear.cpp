@@ -1,6 +1,7 @@
 // Python bindings of the dense layer: linear_forward(x, weight, bias=None, out=None) and
 // linear_backward(dout, x, weight, ...) -> (dinp, dweight, dbias). x, weight and dout may have
 // any strides (read in place by the SGEMM); variant="ref" runs the plain-loop reference (tests).
+#include "bindings/array_args.h"
 #include "bindings/bindings.h"
 #include "bindings/checks.h"
 #include "cpu/linear.h"
@@ -21,22 +22,11 @@ std::string dims(int64_t a, int64_t b) {
     return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
 }
 
-// An optional 1-D/2-D float32 output of `shape`: None allocates one (unless `wanted` is false,
-// then None stays None); a given array must be C-contiguous, writeable and of that shape.
-py::object grad_output(const py::object& obj, const char* name, std::vector<py::ssize_t> shape,
-                       bool wanted, bool accumulate) {
-    if (obj.is_none()) {
-        if (!wanted) return py::none();
-        if (accumulate)
-            throw py::value_error(std::string("accumulate=True needs ") + name +
-                                  "= (the gradient to add to)");
-        return py::array_t<float>(shape);
-    }
-    return output_of_shape(obj, name, shape);
-}
-
-float* ptr_or_null(const py::object& o) {
-    return o.is_none() ? nullptr : static_cast<float*>(o.cast<py::array>().mutable_data());
+// A gradient output that may be skipped: None stays None when `wanted` is false.
+py::object grad_output(const py::object& obj, const char* name, const Shape& shape, bool wanted,
+                       bool accumulate) {
+    if (obj.is_none() && !wanted) return py::none();
+    return grad_out(obj, name, shape, accumulate);
 }
 
 void check_weight(const py::array& x, const py::array& w) {
@@ -104,7 +94,7 @@ py::tuple backward(const py::handle& dout_obj, const py::handle& x_obj, const py
     }
     const auto fn = wants_reference(variant) ? ref::linear_backward : linear_backward;
     const ConstMat G = view2d(dout), X = view2d(x), W = view2d(w);
-    float *di = ptr_or_null(dinp), *dw = ptr_or_null(dweight), *db = ptr_or_null(dbias);
+    float *di = mptr_or_null(dinp), *dw = mptr_or_null(dweight), *db = mptr_or_null(dbias);
     {
         py::gil_scoped_release nogil;
         fn(di, dw, db, G, X, W, M, N, K, accumulate);

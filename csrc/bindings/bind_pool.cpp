@@ -10,43 +10,15 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <utility>
 
 namespace tn::bind {
 namespace {
 
-struct Pair {
-    int64_t h, w;
-};
+using Pair = std::pair<int64_t, int64_t>;  // (h, w)
 
-std::string pair_str(const Pair& p) {
-    return "(" + std::to_string(p.h) + ", " + std::to_string(p.w) + ")";
-}
-
-bool is_int(const py::handle& o) {
-    return !py::isinstance<py::bool_>(o) && PyIndex_Check(o.ptr());
-}
-
-// An int, or a sequence of one or two ints (torch's _pair); None or an empty sequence gives
-// `dflt` (stride's "same as kernel_size").
-Pair pair_arg(const py::handle& obj, const char* name, const Pair* dflt = nullptr) {
-    const std::string what = std::string(name) + " must be an int or a tuple of two ints";
-    if (dflt && obj.is_none()) return *dflt;
-    if (is_int(obj)) {
-        const int64_t v = py::int_(py::reinterpret_borrow<py::object>(obj)).cast<int64_t>();
-        return {v, v};
-    }
-    if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj))
-        throw py::type_error(what + ", got " + type_name(obj));
-    const py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
-    if (seq.size() == 0 && dflt) return *dflt;
-    if (seq.size() != 1 && seq.size() != 2)
-        throw py::value_error(what + ", got " + std::to_string(seq.size()) + " values");
-    for (const auto& v : seq)
-        if (!is_int(v)) throw py::type_error(what + ", got an element of type " + type_name(v));
-    const int64_t h = py::int_(seq[0]).cast<int64_t>();
-    const int64_t w = seq.size() == 2 ? py::int_(seq[1]).cast<int64_t>() : h;
-    return {h, w};
-}
+std::string pair_str(const Pair& p) { return tn::bind::pair_str(p.first, p.second); }
 
 // Checks a pooled input's shape (named `name`) and fills planes, H, W.
 void check_input_shape(const Shape& s, const char* name, Pool2d& g) {
@@ -84,24 +56,27 @@ Pool2d geometry(const Shape& in, const char* in_name, const py::handle& kernel,
                 bool ceil_mode) {
     Pool2d g{};
     check_input_shape(in, in_name, g);
-    const Pair k = pair_arg(kernel, "kernel_size");
-    if (k.h <= 0 || k.w <= 0)
+    const Pair k = int_pair(kernel, "kernel_size");
+    if (k.first <= 0 || k.second <= 0)
         throw py::value_error("kernel_size must be greater than zero, got " + pair_str(k));
-    const Pair s = pair_arg(stride, "stride", &k);
-    if (s.h <= 0 || s.w <= 0)
+    const Pair s = int_pair(stride, "stride", &k);
+    if (s.first <= 0 || s.second <= 0)
         throw py::value_error("stride must be greater than zero, got " + pair_str(s));
-    const Pair p = pair_arg(padding, "padding");
-    if (p.h < 0 || p.w < 0)
+    const Pair p = int_pair(padding, "padding");
+    if (p.first < 0 || p.second < 0)
         throw py::value_error("padding must be non-negative, got " + pair_str(p));
-    if (p.h > k.h / 2 || p.w > k.w / 2)
+    if (p.first > k.first / 2 || p.second > k.second / 2)
         throw py::value_error("padding should be at most half of kernel_size, got padding=" +
                               pair_str(p) + " and kernel_size=" + pair_str(k));
-    const Pair d = dilation ? pair_arg(*dilation, "dilation") : Pair{1, 1};
-    if (d.h <= 0 || d.w <= 0)
+    const Pair d = dilation ? int_pair(*dilation, "dilation") : Pair{1, 1};
+    if (d.first <= 0 || d.second <= 0)
         throw py::value_error("dilation must be greater than zero, got " + pair_str(d));
-    g.kh = k.h, g.kw = k.w, g.sh = s.h, g.sw = s.w, g.ph = p.h, g.pw = p.w, g.dh = d.h, g.dw = d.w;
-    g.OH = out_size(g.H, k.h, s.h, p.h, d.h, ceil_mode);
-    g.OW = out_size(g.W, k.w, s.w, p.w, d.w, ceil_mode);
+    std::tie(g.kh, g.kw) = k;
+    std::tie(g.sh, g.sw) = s;
+    std::tie(g.ph, g.pw) = p;
+    std::tie(g.dh, g.dw) = d;
+    g.OH = out_size(g.H, g.kh, g.sh, g.ph, g.dh, ceil_mode);
+    g.OW = out_size(g.W, g.kw, g.sw, g.pw, g.dw, ceil_mode);
     if (g.OH < 1 || g.OW < 1)
         throw py::value_error(std::string("output size is too small: ") + in_name + " (H, W) = " +
                               pair_str({g.H, g.W}) + " gives output (H, W) = " +
@@ -125,22 +100,16 @@ Shape shape_arg(const py::handle& obj, const char* name) {
         if (!is_int(v))
             throw py::type_error(std::string(name) + " must be a tuple of ints, got an element "
                                  "of type " + type_name(v));
-        s.push_back(py::int_(py::reinterpret_borrow<py::object>(v)).cast<py::ssize_t>());
+        s.push_back(as_i64(v, name));
     }
     return s;
-}
-
-py::array grad_of_shape(const py::object& dinp, const Shape& shape, bool accumulate) {
-    if (accumulate && dinp.is_none())
-        throw py::value_error("accumulate=True needs dinp= (the gradient to add to)");
-    return output_of_shape(dinp, "dinp", shape);
 }
 
 int64_t divisor_arg(const py::object& obj) {
     if (obj.is_none()) return 0;
     if (!is_int(obj))
         throw py::type_error("divisor_override must be an int or None, got " + type_name(obj));
-    const int64_t v = py::int_(obj).cast<int64_t>();
+    const int64_t v = as_i64(obj, "divisor_override");
     if (v == 0) throw py::value_error("divisor_override must be non-zero");
     return v;
 }
@@ -196,7 +165,7 @@ py::array max_bwd(const py::handle& dout_obj, const py::handle& ind_obj,
         throw py::value_error("indices must have dout's shape " + dims_str(ds) + ", got " +
                               shape_str(ind));
     ind = py::array::ensure(ind, py::array::c_style);
-    py::array dinp = grad_of_shape(dinp_obj, in, accumulate);
+    py::array dinp = grad_out(dinp_obj, "dinp", in, accumulate);
     const auto* ip = static_cast<const int32_t*>(ind.data());
     const int64_t n = ind.size(), limit = g.H * g.W;
     int64_t bad = -1;
@@ -248,7 +217,7 @@ py::array avg_bwd(const py::handle& dout_obj, const py::handle& shape_obj,
     const Pool2d g = geometry(in, "input_shape", kernel, stride, padding, nullptr, ceil_mode);
     const int64_t div = divisor_arg(divisor_override);
     const py::array dout = float_of_shape(dout_obj, "dout", out_shape(in, g), " (the pooled shape)");
-    py::array dinp = grad_of_shape(dinp_obj, in, accumulate);
+    py::array dinp = grad_out(dinp_obj, "dinp", in, accumulate);
     const auto f = wants_reference(variant) ? ref::avg_pool2d_backward : avg_pool2d_backward;
     const float* gp = cptr(dout);
     float* dp = mptr(dinp);
