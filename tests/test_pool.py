@@ -119,6 +119,7 @@ CASES = [
     ((0, 3, 6, 6), 2, None, 0, 1, False),          # zero batch
     ((3, 6, 5), 2, 1, 0, 1, False),                # unbatched (C, H, W)
     ((2, 5, 33, 40), 2, 2, 0, 1, False),           # several fast rows, odd plane count
+    ((2, 3, 9, 35), 2, 2, 0, 1, False),            # 2x2 with an uncovered last row and column
 ]
 IDS = [f"{c[0]}-k{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-{'ceil' if c[5] else 'floor'}" for c in CASES]
 
@@ -148,6 +149,23 @@ def test_max_pool_fast_ref_oracle(case, isa):
         outs[variant] = (out, ind, dx)
     for a, b in zip(outs[None], outs["ref"]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_max_pool_backward_foreign_indices(accumulate, isa):
+    # Indices a caller made up (any cell of the plane, not the window's own) still scatter, on the
+    # 2x2 geometry whose fast backward writes windows only when every index lies in its window.
+    shape = (2, 3, 8, 9)
+    rng = np.random.default_rng(5)
+    g = data((2, 3, 4, 4), 2)
+    ind = rng.integers(0, 8 * 9, size=g.shape).astype(np.int32)
+    ind[0, 1] = 0                                   # a whole plane sent to one cell
+    ind[1, 2] = _core.max_pool2d_forward(data(shape), 2)[1][1, 2]  # a plane of real argmaxes
+    exp = max_backward_oracle(g, ind, shape) + (1 if accumulate else 0)
+    for variant in (None, "ref"):
+        dx = np.ones(shape, np.float32) if accumulate else None
+        got = _core.max_pool2d_backward(g, ind, shape, dx, accumulate, variant)
+        np.testing.assert_allclose(got, exp, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -1,7 +1,8 @@
 // Pooling kernels written once and compiled once per CPU variant: pool.cpp includes this file as
 // tn::generic, isa/pool_avx2.cpp and isa/pool_avx512.cpp as tn::avx2 and tn::avx512. Threads
 // split the N*C planes; the 2x2 stride-2 unpadded case (every CNN's downsampling) has row
-// kernels of branch-free selects that the compiler vectorises over the output row. Define
+// kernels of branch-free selects that the compiler vectorises over the output row (AVX-512:
+// masked intrinsics, cpu/pool_2x2_avx512.h, so narrow rows vectorise too). Define
 // TN_ISA_NS before including it; nothing here may be included twice in one file.
 #include "core/parallel.h"
 #include "cpu/pool.h"
@@ -12,6 +13,9 @@
 
 #ifndef TN_ISA_NS
 #error "define TN_ISA_NS (generic, avx2 or avx512) before including cpu/pool_impl.h"
+#endif
+#if defined(__AVX512F__)
+#include "cpu/pool_2x2_avx512.h"
 #endif
 
 namespace tn::TN_ISA_NS {
@@ -39,6 +43,9 @@ bool is_2x2(const Pool2d& g) {
 // the reference's window order: a later element wins when greater, or when it is NaN.
 void max2x2_row(float* TN_RESTRICT o, int32_t* TN_RESTRICT idx, const float* TN_RESTRICT r0,
                 const float* TN_RESTRICT r1, int64_t OW, int32_t base, int32_t W) {
+#if defined(__AVX512F__)
+    return x2::max_row(o, idx, r0, r1, OW, base, W);
+#endif
     for (int64_t j = 0; j < OW; ++j) {
         const float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
         const int32_t i = base + 2 * int32_t(j);
@@ -57,6 +64,69 @@ void max2x2_row(float* TN_RESTRICT o, int32_t* TN_RESTRICT idx, const float* TN_
         o[j] = m;
         idx[j] = k;
     }
+}
+
+// True when every saved index of a 2x2 plane lies in its own window (always, for indices this
+// library's forward wrote), so the row kernel below may write the windows instead of scattering.
+bool indices_in_windows(const int32_t* ind, const Pool2d& g) {
+    const int32_t W = int32_t(g.W);
+    bool ok = true;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const int32_t* k = ind + oh * g.OW;
+        const int32_t base = int32_t(2 * oh * g.W);
+        for (int64_t j = 0; j < g.OW; ++j) {
+            const int32_t off = k[j] - (base + 2 * int32_t(j));
+            ok &= (off == 0) | (off == 1) | (off == W) | (off == W + 1);
+        }
+    }
+    return ok;
+}
+
+// One output row's gradients into input rows d0, d1 = d0 + W of 2x2 windows: each window gets
+// dy at its argmax and 0 elsewhere (added to what is there when Acc). Branch-free selects, so
+// the compiler vectorises over the row; no scatter and no separate zeroing pass.
+template <bool Acc>
+void max2x2_backward_row(float* TN_RESTRICT d0, float* TN_RESTRICT d1, const float* TN_RESTRICT dy,
+                         const int32_t* TN_RESTRICT ind, int64_t OW, int32_t base, int32_t W) {
+#if defined(__AVX512F__)
+    return x2::max_backward_row<Acc>(d0, d1, dy, ind, OW, base, W);
+#endif
+    for (int64_t j = 0; j < OW; ++j) {
+        const int32_t off = ind[j] - (base + 2 * int32_t(j));
+        const float v = dy[j];
+        const float a = off == 0 ? v : 0.0f, b = off == 1 ? v : 0.0f;
+        const float c = off == W ? v : 0.0f, e = off == W + 1 ? v : 0.0f;
+        if (Acc) {
+            d0[2 * j] += a;
+            d0[2 * j + 1] += b;
+            d1[2 * j] += c;
+            d1[2 * j + 1] += e;
+        } else {
+            d0[2 * j] = a;
+            d0[2 * j + 1] = b;
+            d1[2 * j] = c;
+            d1[2 * j + 1] = e;
+        }
+    }
+}
+
+// A 2x2 plane's backward by windows (indices_in_windows holds). Overwrite mode also zeroes the
+// odd last column and rows that no window covers.
+void max2x2_backward_plane(float* dx, const float* dy, const int32_t* ind, const Pool2d& g,
+                           bool accumulate) {
+    const int32_t W = int32_t(g.W);
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+        float* d0 = dx + 2 * oh * g.W;
+        const int32_t base = int32_t(2 * oh * g.W);
+        if (accumulate) {
+            max2x2_backward_row<true>(d0, d0 + W, dy + oh * g.OW, ind + oh * g.OW, g.OW, base, W);
+            continue;
+        }
+        max2x2_backward_row<false>(d0, d0 + W, dy + oh * g.OW, ind + oh * g.OW, g.OW, base, W);
+        for (int64_t w = 2 * g.OW; w < g.W; ++w) d0[w] = d0[W + w] = 0.0f;
+    }
+    if (!accumulate)
+        std::memset(dx + 2 * g.OH * g.W, 0, sizeof(float) * std::size_t((g.H - 2 * g.OH) * g.W));
 }
 
 // The sum in the reference's order (0 + a + b + c + d) so both round alike.
@@ -170,6 +240,8 @@ void max_pool2d_backward(float* dinp, const float* dout, const int32_t* indices,
         float* TN_RESTRICT dx = dinp + p * in_plane;
         const float* dy = dout + p * out_plane;
         const int32_t* ind = indices + p * out_plane;
+        if (is_2x2(g) && indices_in_windows(ind, g))
+            return max2x2_backward_plane(dx, dy, ind, g, accumulate);
         if (!accumulate) std::memset(dx, 0, sizeof(float) * std::size_t(in_plane));
         for (int64_t o = 0; o < out_plane; ++o) dx[ind[o]] += dy[o];
     });
