@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import textwrap
 
 import numpy as np
@@ -67,6 +68,17 @@ def test_set_num_threads_in_fresh_process_overrides_env():
     proc = run_python(code, {"OMP_NUM_THREADS": "5"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ("2" if _core.build_info()["openmp"] else "1")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_malloc_tuning_is_on_by_default_and_can_be_turned_off():
+    code = ("import turbonn as tn, turbonn._core as c; print(c.build_info()['malloc_tuned']); "
+            "tn.show_config()")
+    on = run_python(code, {})
+    off = run_python(code, {"TURBONN_TUNE_MALLOC": "0"})
+    assert on.returncode == 0 and off.returncode == 0, on.stderr + off.stderr
+    assert on.stdout.startswith("True") and "keeps freed memory" in on.stdout
+    assert off.stdout.startswith("False") and "C library defaults" in off.stdout
 
 
 # --------------------------------------------------------------------------------------------

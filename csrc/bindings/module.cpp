@@ -3,11 +3,14 @@
 #include "bindings/bindings.h"
 #include "core/cpu_features.h"
 #include "core/dispatch.h"
+#include "core/memory.h"
 #include "core/parallel.h"
 #include "cpu/gemm.h"
 
 #include <pybind11/stl.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -60,6 +63,7 @@ void bind_runtime(py::module_& m) {
 #else
         d["sanitize"] = false;
 #endif
+        d["malloc_tuned"] = malloc_tuned();
         const GemmKernel* g = gemm_kernel_for(active_isa());
         d["gemm_kernel"] = g ? g->name : "reference";
         return d;
@@ -70,6 +74,9 @@ void bind_runtime(py::module_& m) {
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "turbonn native kernels (private: use turbonn.ops and turbonn.nn)";
+    // Keep freed memory for reuse (core/memory.h) unless TURBONN_TUNE_MALLOC=0.
+    const char* tune = std::getenv("TURBONN_TUNE_MALLOC");
+    if (!(tune && std::strcmp(tune, "0") == 0)) tn::tune_malloc();
     tn::bind::bind_runtime(m);
     tn::bind::bind_gemm(m);
     tn::bind::bind_activations(m);

@@ -34,6 +34,9 @@ def show_config(file: TextIO | None = None) -> None:
         f"  GEMM kernel:     {info['gemm_kernel']}",
         f"  OpenMP:          {'on' if info['openmp'] else 'off'}, {_core.get_num_threads()} threads",
         f"  CUDA:            {cuda}",
+        f"  malloc:          "
+        + ("keeps freed memory for reuse (TURBONN_TUNE_MALLOC=0 turns this off)"
+           if info["malloc_tuned"] else "C library defaults"),
         f"  sanitizers:      {'ASan+UBSan' if info['sanitize'] else 'off'}",
     ]
     print("\n".join(lines), file=out)
