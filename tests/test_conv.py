@@ -82,6 +82,11 @@ SHAPES = [
     (2, 3, 3, 3, 2, 3, 3, 2, 1, 1, 1),             # padding wider than the image's border
     (3, 17, 12, 12, 33, 3, 3, 1, 1, 1, 1),         # larger than a register tile
     (1, 1, 28, 28, 6, 5, 5, 1, 0, 1, 1),           # LeNet's first layer
+    (2, 3, 5, 5, 4, 3, 3, 1, 3, 1, 1),             # stride 1, padding past the kernel's reach
+    (2, 4, 7, 6, 6, 3, 5, 1, (2, 4), 2, 2),        # dX as a dilated, grouped transposed conv
+    (60, 16, 12, 12, 8, 3, 3, 1, 1, 1, 1),         # several groups of images (forward and dW)
+    (3, 5, 9, 8, 7, 3, 2, 2, 1, 1, 1),             # stride 2: dX by col2im
+    (2, 4, 3, 70, 5, 1, 3, 1, (0, 1), 1, 1),       # a 70-wide row spans several 32-column panels
 ]
 
 

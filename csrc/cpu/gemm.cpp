@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <new>
 
 namespace tn {
@@ -78,11 +79,12 @@ void macro_kernel(const GemmKernel& g, const Panels& P, int64_t kc, int64_t nc, 
 // One thread's share: rows [m0, m1) x cols [n0, n1) of C, all of K in blocks of KC. Returns
 // false when its packing buffers cannot be allocated (we are inside an OpenMP region: no
 // throwing).
+// B comes from packer when it is not null (B is then a placeholder).
 bool gemm_block(const GemmKernel& g, int64_t KC, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
-                int64_t K, float alpha, ConstMat A, ConstMat B, float beta, float* C,
-                int64_t ldc) {
+                int64_t K, float alpha, ConstMat A, ConstMat B, const BPacker* packer, float beta,
+                float* C, int64_t ldc) {
     const int64_t MR = g.MR, NR = g.NR;
-    const bool direct_b = reads_b_in_place(g, B, m1 - m0, n1 - n0, K);
+    const bool direct_b = !packer && reads_b_in_place(g, B, m1 - m0, n1 - n0, K);
     const int64_t mc_max = std::min(g.MC, round_up(m1 - m0, MR));
     const int64_t nc_max = std::min(g.NC, round_up(n1 - n0, NR));
     float* Ap = thread_scratch(0, static_cast<std::size_t>(mc_max * KC));
@@ -99,7 +101,10 @@ bool gemm_block(const GemmKernel& g, int64_t KC, int64_t m0, int64_t m1, int64_t
             // loop 3: jc over N in steps of NC (B block, L2)
             for (int64_t jc = n0; jc < n1; jc += g.NC) {
                 const int64_t nc = std::min(g.NC, n1 - jc);
-                if (!direct_b) g.pack_b(kc, nc, offset(B, pc, jc), Bp);
+                if (packer)
+                    packer->pack(packer->ctx, pc, kc, jc, nc, NR, Bp);
+                else if (!direct_b)
+                    g.pack_b(kc, nc, offset(B, pc, jc), Bp);
                 macro_kernel(g, P, kc, nc, Ap, direct_b ? &B.at(pc, jc) : Bp, direct_b ? B.rs : NR,
                              direct_b ? NR : NR * kc, alpha, pc == 0 ? beta : 1.0f,
                              C + ic * ldc + jc, ldc);
@@ -169,11 +174,11 @@ const GemmKernel* gemm_kernel_for(Isa isa) {
     return k;
 }
 
-void sgemm_with(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alpha, ConstMat A,
-                ConstMat B, float beta, float* C, int64_t ldc) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) return scale_c(M, N, beta, C, ldc);
-    if (!g) return ref::gemm(M, N, K, alpha, A, B, beta, C, ldc);
+namespace {
+
+// The driver behind sgemm_with and sgemm_packed_b (g not null; packer null for a plain B).
+void sgemm_driver(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alpha, ConstMat A,
+                  ConstMat B, const BPacker* packer, float beta, float* C, int64_t ldc) {
 
     const TeamLease lease(threads_for_work(double(M) * double(N) * double(K), kGemmGrain));
     const Grid grid = choose_grid(lease.threads(), M, N, K, B, *g);
@@ -188,7 +193,7 @@ void sgemm_with(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alph
         const int64_t n0 = std::min(N, n_tiles * b / grid.tn * g->NR);
         const int64_t n1 = std::min(N, n_tiles * (b + 1) / grid.tn * g->NR);
         if (m0 < m1 && n0 < n1 &&
-            !gemm_block(*g, KC, m0, m1, n0, n1, K, alpha, A, B, beta, C, ldc))
+            !gemm_block(*g, KC, m0, m1, n0, n1, K, alpha, A, B, packer, beta, C, ldc))
             out_of_memory.store(true);
     };
     if (used == 1) {
@@ -207,6 +212,34 @@ void sgemm_with(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alph
 #endif
     }
     if (out_of_memory.load()) throw std::bad_alloc();
+}
+
+}  // namespace
+
+void sgemm_with(const GemmKernel* g, int64_t M, int64_t N, int64_t K, float alpha, ConstMat A,
+                ConstMat B, float beta, float* C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) return scale_c(M, N, beta, C, ldc);
+    if (!g) return ref::gemm(M, N, K, alpha, A, B, beta, C, ldc);
+    sgemm_driver(g, M, N, K, alpha, A, B, nullptr, beta, C, ldc);
+}
+
+void sgemm_packed_b(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, const BPacker& B,
+                    float beta, float* C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) return scale_c(M, N, beta, C, ldc);
+    const GemmKernel* g = gemm_kernel_for(active_isa());
+    if (!g) {  // no packed kernel for this variant: unfold B panel by panel, then the reference
+        const int64_t NR = 8;
+        std::unique_ptr<float[]> Bp(new float[K * NR]);
+        for (int64_t j = 0; j < N; j += NR) {
+            const int64_t nc = std::min(NR, N - j);
+            B.pack(B.ctx, 0, K, j, nc, NR, Bp.get());
+            ref::gemm(M, nc, K, alpha, A, ConstMat{Bp.get(), NR, 1}, beta, C + j, ldc);
+        }
+        return;
+    }
+    sgemm_driver(g, M, N, K, alpha, A, ConstMat{nullptr, 0, 0}, &B, beta, C, ldc);
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, ConstMat B, float beta,

@@ -1,0 +1,3 @@
+// The direct conv2d kernels (cpu/conv_direct_impl.h) compiled with the AVX512 flags as tn::avx512.
+#define TN_ISA_NS avx512
+#include "cpu/conv_direct_impl.h"
