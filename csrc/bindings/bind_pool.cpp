@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <algorithm>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -168,15 +169,20 @@ py::array max_bwd(const py::handle& dout_obj, const py::handle& ind_obj,
     py::array dinp = grad_out(dinp_obj, "dinp", in, accumulate);
     const auto* ip = static_cast<const int32_t*>(ind.data());
     const int64_t n = ind.size(), limit = g.H * g.W;
-    int64_t bad = -1;
+    int32_t lo = 0, hi = 0;
     {
         py::gil_scoped_release nogil;
-        for (int64_t i = 0; i < n && bad < 0; ++i)
-            if (ip[i] < 0 || ip[i] >= limit) bad = i;
+        // A branch-free min/max the compiler vectorises; the culprit is looked up only on error.
+        for (int64_t i = 0; i < n; ++i) {
+            lo = std::min(lo, ip[i]);
+            hi = std::max(hi, ip[i]);
+        }
     }
-    if (bad >= 0)
+    if (lo < 0 || hi >= limit) {
+        const int32_t* bad = std::find_if(ip, ip + n, [&](int32_t v) { return v < 0 || v >= limit; });
         throw py::index_error("indices must lie in [0, H*W) = [0, " + std::to_string(limit) +
-                              "), got " + std::to_string(ip[bad]));
+                              "), got " + std::to_string(*bad));
+    }
     const auto f = wants_reference(variant) ? ref::max_pool2d_backward : max_pool2d_backward;
     const float* gp = cptr(dout);
     float* dp = mptr(dinp);

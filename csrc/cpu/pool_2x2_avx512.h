@@ -64,6 +64,31 @@ inline void max_row(float* o, int32_t* idx, const float* r0, const float* r1, in
     }
 }
 
+// Offsets of the indices of one step from their windows' first cells, and which of them lie in
+// their own window (offset 0, 1, W or W + 1).
+struct WindowOffsets {
+    __m512i off;
+    __mmask16 at0, at1, atW, atW1;
+    WindowOffsets(const int32_t* ind, __mmask16 lanes, int32_t first, int32_t W) {
+        off = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(lanes, ind),
+                               _mm512_add_epi32(_mm512_set1_epi32(first), even_lanes()));
+        at0 = _mm512_cmpeq_epi32_mask(off, _mm512_setzero_si512());
+        at1 = _mm512_cmpeq_epi32_mask(off, _mm512_set1_epi32(1));
+        atW = _mm512_cmpeq_epi32_mask(off, _mm512_set1_epi32(W));
+        atW1 = _mm512_cmpeq_epi32_mask(off, _mm512_set1_epi32(W + 1));
+    }
+    __mmask16 outside(__mmask16 lanes) const { return lanes & ~(at0 | at1 | atW | atW1); }
+};
+
+inline bool in_windows_row(const int32_t* ind, int64_t OW, int32_t base, int32_t W) {
+    __mmask16 bad = 0;
+    for (int64_t j = 0; j < OW; j += 16) {
+        const StepMasks m(std::min<int64_t>(16, OW - j));
+        bad |= WindowOffsets(ind + j, m.out, base + 2 * int32_t(j), W).outside(m.out);
+    }
+    return bad == 0;
+}
+
 // Interleaves x (even positions) and y (odd) into 2n floats at p, added to what is there when
 // Acc.
 template <bool Acc>
@@ -79,25 +104,21 @@ inline void store_pairs(float* p, const StepMasks& m, __m512 x, __m512 y) {
     _mm512_mask_storeu_ps(p + 16, m.hi, v1);
 }
 
+// Writes the row's windows; false when an index lay outside its window (its gradient was then
+// dropped: the caller redoes the plane by scattering).
 template <bool Acc>
-inline void max_backward_row(float* d0, float* d1, const float* dy, const int32_t* ind, int64_t OW,
+inline bool max_backward_row(float* d0, float* d1, const float* dy, const int32_t* ind, int64_t OW,
                              int32_t base, int32_t W) {
-    const __m512i two_j = even_lanes();
-    const __m512i one = _mm512_set1_epi32(1), w0 = _mm512_set1_epi32(W),
-                  w1 = _mm512_set1_epi32(W + 1);
+    __mmask16 bad = 0;
     for (int64_t j = 0; j < OW; j += 16) {
         const StepMasks m(std::min<int64_t>(16, OW - j));
         const __m512 v = _mm512_maskz_loadu_ps(m.out, dy + j);
-        const __m512i off = _mm512_sub_epi32(
-            _mm512_maskz_loadu_epi32(m.out, ind + j),
-            _mm512_add_epi32(_mm512_set1_epi32(base + 2 * int32_t(j)), two_j));
-        const __m512 a = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(off, _mm512_setzero_si512()), v);
-        const __m512 b = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(off, one), v);
-        const __m512 c = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(off, w0), v);
-        const __m512 e = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(off, w1), v);
-        store_pairs<Acc>(d0 + 2 * j, m, a, b);
-        store_pairs<Acc>(d1 + 2 * j, m, c, e);
+        const WindowOffsets w(ind + j, m.out, base + 2 * int32_t(j), W);
+        bad |= w.outside(m.out);
+        store_pairs<Acc>(d0 + 2 * j, m, _mm512_maskz_mov_ps(w.at0, v), _mm512_maskz_mov_ps(w.at1, v));
+        store_pairs<Acc>(d1 + 2 * j, m, _mm512_maskz_mov_ps(w.atW, v), _mm512_maskz_mov_ps(w.atW1, v));
     }
+    return bad == 0;
 }
 
 }  // namespace x2

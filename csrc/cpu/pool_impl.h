@@ -74,6 +74,10 @@ bool indices_in_windows(const int32_t* ind, const Pool2d& g) {
     for (int64_t oh = 0; oh < g.OH; ++oh) {
         const int32_t* k = ind + oh * g.OW;
         const int32_t base = int32_t(2 * oh * g.W);
+#if defined(__AVX512F__)
+        if (!x2::in_windows_row(k, g.OW, base, W)) return false;
+        continue;
+#endif
         for (int64_t j = 0; j < g.OW; ++j) {
             const int32_t off = k[j] - (base + 2 * int32_t(j));
             ok &= (off == 0) | (off == 1) | (off == W) | (off == W + 1);
@@ -85,14 +89,17 @@ bool indices_in_windows(const int32_t* ind, const Pool2d& g) {
 // One output row's gradients into input rows d0, d1 = d0 + W of 2x2 windows: each window gets
 // dy at its argmax and 0 elsewhere (added to what is there when Acc). Branch-free selects, so
 // the compiler vectorises over the row; no scatter and no separate zeroing pass.
+// Returns false when an index lay outside its window (its gradient was dropped).
 template <bool Acc>
-void max2x2_backward_row(float* TN_RESTRICT d0, float* TN_RESTRICT d1, const float* TN_RESTRICT dy,
+bool max2x2_backward_row(float* TN_RESTRICT d0, float* TN_RESTRICT d1, const float* TN_RESTRICT dy,
                          const int32_t* TN_RESTRICT ind, int64_t OW, int32_t base, int32_t W) {
 #if defined(__AVX512F__)
     return x2::max_backward_row<Acc>(d0, d1, dy, ind, OW, base, W);
 #endif
+    bool ok = true;
     for (int64_t j = 0; j < OW; ++j) {
         const int32_t off = ind[j] - (base + 2 * int32_t(j));
+        ok &= (off == 0) | (off == 1) | (off == W) | (off == W + 1);
         const float v = dy[j];
         const float a = off == 0 ? v : 0.0f, b = off == 1 ? v : 0.0f;
         const float c = off == W ? v : 0.0f, e = off == W + 1 ? v : 0.0f;
@@ -108,25 +115,32 @@ void max2x2_backward_row(float* TN_RESTRICT d0, float* TN_RESTRICT d1, const flo
             d1[2 * j + 1] = e;
         }
     }
+    return ok;
 }
 
-// A 2x2 plane's backward by windows (indices_in_windows holds). Overwrite mode also zeroes the
-// odd last column and rows that no window covers.
-void max2x2_backward_plane(float* dx, const float* dy, const int32_t* ind, const Pool2d& g,
+// A plane's backward by 2x2 stride-2 windows. False when an index lay outside its window: the
+// plane is then incomplete (overwrite mode: the caller redoes it by scattering; accumulate mode
+// checks indices_in_windows first, since added gradients cannot be taken back). Overwrite mode
+// also zeroes the odd last column and rows that no window covers.
+bool max2x2_backward_plane(float* dx, const float* dy, const int32_t* ind, const Pool2d& g,
                            bool accumulate) {
     const int32_t W = int32_t(g.W);
+    bool ok = true;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
         float* d0 = dx + 2 * oh * g.W;
         const int32_t base = int32_t(2 * oh * g.W);
         if (accumulate) {
-            max2x2_backward_row<true>(d0, d0 + W, dy + oh * g.OW, ind + oh * g.OW, g.OW, base, W);
+            ok &= max2x2_backward_row<true>(d0, d0 + W, dy + oh * g.OW, ind + oh * g.OW, g.OW,
+                                            base, W);
             continue;
         }
-        max2x2_backward_row<false>(d0, d0 + W, dy + oh * g.OW, ind + oh * g.OW, g.OW, base, W);
+        ok &= max2x2_backward_row<false>(d0, d0 + W, dy + oh * g.OW, ind + oh * g.OW, g.OW, base,
+                                         W);
         for (int64_t w = 2 * g.OW; w < g.W; ++w) d0[w] = d0[W + w] = 0.0f;
     }
     if (!accumulate)
         std::memset(dx + 2 * g.OH * g.W, 0, sizeof(float) * std::size_t((g.H - 2 * g.OH) * g.W));
+    return ok;
 }
 
 // The sum in the reference's order (0 + a + b + c + d) so both round alike.
@@ -240,8 +254,12 @@ void max_pool2d_backward(float* dinp, const float* dout, const int32_t* indices,
         float* TN_RESTRICT dx = dinp + p * in_plane;
         const float* dy = dout + p * out_plane;
         const int32_t* ind = indices + p * out_plane;
-        if (is_2x2(g) && indices_in_windows(ind, g))
-            return max2x2_backward_plane(dx, dy, ind, g, accumulate);
+        // The backward has no kernel geometry, only indices: windows are written whenever the
+        // plane holds 2x2 stride-2 windows and every index lies in its own (true for 2x2 pools).
+        if (2 * g.OH <= g.H && 2 * g.OW <= g.W &&
+            (!accumulate || indices_in_windows(ind, g)) &&
+            max2x2_backward_plane(dx, dy, ind, g, accumulate))
+            return;
         if (!accumulate) std::memset(dx, 0, sizeof(float) * std::size_t(in_plane));
         for (int64_t o = 0; o < out_plane; ++o) dx[ind[o]] += dy[o];
     });
