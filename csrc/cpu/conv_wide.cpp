@@ -123,8 +123,8 @@ void conv2d_forward_wide(float* out, const float* x, const float* weight, const 
     }
 }
 
-// dW of a stride-1 convolution over wide positions: dout laid out wide (zeros in the dropped
-// columns, so the patches there add nothing) times the transposed patch matrix, group after
+// dW of a stride-1 convolution over wide positions: the patch matrix times dout laid out wide
+// (zeros in the dropped columns, so the patches there add nothing), transposed, group after
 // group with beta = 1 after the first (a fixed order of the sum over images). The patch matrix
 // is unfolded first, a plain copy of plane stretches, so the SGEMM's transposing pack reads it.
 void conv2d_dweight_wide(float* dweight, const float* dout, const float* x, const ConvDims& d) {
@@ -133,6 +133,7 @@ void conv2d_dweight_wide(float* dweight, const float* dout, const float* x, cons
     const int64_t nb = wd.nb, Wp = wd.Wp, Lw = wd.Lw, plane = wd.Hp * Wp;
     const std::unique_ptr<float[]> dw(new float[(d.O + d.CKK()) * nb * Lw]);
     float* cols = dw.get() + d.O * nb * Lw;
+    const std::unique_ptr<float[]> dwt(new float[d.O * Kg]);  // dW transposed, per conv group
     for (int64_t n0 = 0; n0 < d.N; n0 += nb) {
         const int64_t m_count = std::min(nb, d.N - n0), ld = m_count * Lw;
         parallel_chunks(m_count * d.O, conv_grain(Lw), [&](int64_t b, int64_t e) {
@@ -156,11 +157,18 @@ void conv2d_dweight_wide(float* dweight, const float* dout, const float* x, cons
                                 sizeof(float) * Lw);
             }
         });
+        // dW^T = cols @ dout^T: the tall side (C*KH*KW rows) is the one split over threads, so
+        // each thread packs half the patches instead of all of them (dW = dout @ cols^T split
+        // its 64 rows and packed every patch twice).
         for (int64_t k = 0; k < d.G; ++k)
-            sgemm(Og, Kg, ld, 1.0f, ConstMat{dw.get() + k * Og * ld, ld, 1},
-                  ConstMat{cols + k * Kg * ld, 1, ld}, n0 == 0 ? 0.0f : 1.0f,
-                  dweight + k * Og * Kg, Kg);
+            sgemm(Kg, Og, ld, 1.0f, ConstMat{cols + k * Kg * ld, ld, 1},
+                  ConstMat{dw.get() + k * Og * ld, 1, ld}, n0 == 0 ? 0.0f : 1.0f,
+                  dwt.get() + k * Kg * Og, Og);
     }
+    for (int64_t k = 0; k < d.G; ++k)
+        for (int64_t o = 0; o < Og; ++o)
+            for (int64_t r = 0; r < Kg; ++r)
+                dweight[(k * Og + o) * Kg + r] = dwt[(k * Kg + r) * Og + o];
 }
 
 }  // namespace tn
