@@ -70,7 +70,8 @@ def test_set_num_threads_in_fresh_process_overrides_env():
     assert proc.stdout.strip() == ("2" if _core.build_info()["openmp"] else "1")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+@pytest.mark.skipif(not sys.platform.startswith("linux") or _core.build_info()["sanitize"],
+                    reason="glibc's mallopt (a sanitizer's allocator replaces it)")
 def test_malloc_tuning_is_on_by_default_and_can_be_turned_off():
     code = ("import turbonn as tn, turbonn._core as c; print(c.build_info()['malloc_tuned']); "
             "tn.show_config()")
