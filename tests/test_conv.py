@@ -87,6 +87,10 @@ SHAPES = [
     (60, 16, 12, 12, 8, 3, 3, 1, 1, 1, 1),         # several groups of images (forward and dW)
     (3, 5, 9, 8, 7, 3, 2, 2, 1, 1, 1),             # stride 2: dX by col2im
     (2, 4, 3, 70, 5, 1, 3, 1, (0, 1), 1, 1),       # a 70-wide row spans several 32-column panels
+    (2, 64, 7, 9, 70, 3, 3, 1, 1, 1, 1),           # Winograd: odd sizes cut the last 2x2 tiles
+    (1, 66, 6, 5, 64, 3, 3, 1, 0, 1, 1),           # Winograd, no padding (dX padded by 2)
+    (3, 64, 4, 4, 65, 3, 3, 1, 2, 1, 1),           # Winograd, padding 2
+    (1, 64, 1, 1, 64, 3, 3, 1, 1, 1, 1),           # Winograd on a 1x1 image: one cropped tile
 ]
 
 
@@ -129,6 +133,19 @@ def test_forward_backward_vs_float64(isa, impl, shape):
     if impl == "fast":  # and the fast kernel agrees with the reference
         rx, rw, rb = _core.conv2d_backward(go, x, w, s, p, d, True, True, True, "ref", g)
         _close(dw, rw.astype(np.float64), 2 * sw, terms, "dweight vs ref")
+
+
+def test_winograd_over_several_chunks_of_images():
+    # 12 images of 40x40 tiles exceed one chunk of the Winograd path's transformed buffers (the
+    # fast kernel only: the plain-loop reference would take a minute on this size).
+    x, w, b, go, (s, p, d, g) = _data((12, 64, 40, 40, 64, 3, 3, 1, 1, 1, 1))
+    out = _core.conv2d_forward(x, w, b, s, p, d, None, None, g)
+    scale = conv64(np.abs(x), np.abs(w), np.abs(b), s, p, d, g)
+    _close(out, conv64(x, w, b, s, p, d, g), scale, 64 * 9, "out")
+    dx, _, _ = _core.conv2d_backward(go, x, w, s, p, d, True, False, False, None, g)
+    ex, _, _ = conv64_backward(go, x, w, s, p, d, g)
+    sx, _, _ = conv64_backward(np.abs(go), np.abs(x), np.abs(w), s, p, d, g)
+    _close(dx, ex, sx, 64 * 9, "dx")
 
 
 def test_unneeded_gradients_are_none_and_strided_inputs(isa):

@@ -3,11 +3,13 @@
 // the SGEMM's B panels (stride 1 by conv_wide.h's copy of plane stretches; other strides by
 // pack_patches here), so no im2col matrix is built. dX: for stride-1 'same'-like layers a
 // transposed convolution through the same forward, else W^T @ dout folded back (col2im). dW:
-// conv_wide.h for stride 1, else im2col + SGEMM. Few-channel first layers take conv_direct.h.
+// conv_wide.h for stride 1, else im2col + SGEMM. Few-channel first layers take conv_direct.h;
+// 3x3 stride-1 layers with >= 16 channels each way take conv_winograd.h's forward (and dX).
 #include "cpu/conv.h"
 #include "core/parallel.h"
 #include "cpu/conv_direct.h"
 #include "cpu/conv_wide.h"
+#include "cpu/conv_winograd.h"
 #include "cpu/gemm.h"
 
 #include <algorithm>
@@ -281,6 +283,7 @@ void conv2d_forward(float* out, const float* x, const float* weight, const float
     const int64_t L = d.L(), Og = d.O / d.G, Kg = d.CKK() / d.G, Cg = d.C / d.G;
     if (d.N == 0 || d.O == 0 || L == 0) return;
     if (conv2d_direct_applies(d)) return conv2d_direct_forward(out, x, weight, bias, d);
+    if (conv2d_winograd_applies(d)) return conv2d_winograd_forward(out, x, weight, bias, d);
     if (conv2d_wide_applies(d)) return conv2d_forward_wide(out, x, weight, bias, d);
     const int64_t nb = forward_group_size(d);
     std::unique_ptr<float[]> res(nb > 1 ? new float[d.O * nb * L] : nullptr);
