@@ -18,4 +18,25 @@ bool conv2d_winograd_applies(const ConvDims& d);
 void conv2d_winograd_forward(float* out, const float* x, const float* weight, const float* bias,
                              const ConvDims& d);
 
+// 2x2 output tiles: th x tw per image; a tile reads the 4x4 input block at (2 th, 2 tw) of the
+// image padded to Hp x Wp (PH, PW zeros before, zeros after up to the last tile's reach).
+struct WinogradTiles {
+    int64_t th, tw, per_image, Hp, Wp;
+    explicit WinogradTiles(const ConvDims& d)
+        : th((d.OH + 1) / 2), tw((d.OW + 1) / 2), per_image(th * tw), Hp(2 * th + 2),
+          Wp(2 * tw + 2) {}
+};
+
+// The transforms of one CPU variant (conv_winograd_impl.h builds one table per variant):
+// weights: U (16, O, C) = G g G^T of every kernel; input: V (16, C, tiles) = B^T d B of every
+// tile of images [n0, n0 + nb) (false when its scratch cannot be had); output: the images =
+// A^T m A of every tile of M (16, O, tiles), cropped, + bias.
+struct WinogradTable {
+    void (*weights)(float* U, const float* w, const ConvDims& d);
+    bool (*input)(float* V, const float* x, const ConvDims& d, const WinogradTiles& T,
+                  int64_t n0, int64_t nb);
+    void (*output)(float* out, const float* M, const float* bias, const ConvDims& d,
+                   const WinogradTiles& T, int64_t n0, int64_t nb);
+};
+
 }  // namespace tn

@@ -1,0 +1,3 @@
+// The Winograd transforms (cpu/conv_winograd_impl.h) compiled with the AVX2 flags as tn::avx2.
+#define TN_ISA_NS avx2
+#include "cpu/conv_winograd_impl.h"

@@ -1,0 +1,3 @@
+// The Winograd transforms (cpu/conv_winograd_impl.h) compiled with the AVX512 flags as tn::avx512.
+#define TN_ISA_NS avx512
+#include "cpu/conv_winograd_impl.h"
