@@ -86,6 +86,7 @@ PYBIND11_MODULE(_core, m) {
     tn::bind::bind_softmax_dropout(m);
     tn::bind::bind_pool(m);
     tn::bind::bind_conv(m);
+    tn::bind::bind_embedding(m);
     // Fail at import, with the reason, when TURBONN_CPU names a variant that cannot run here.
     try {
         tn::active_isa();

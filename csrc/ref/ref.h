@@ -116,6 +116,19 @@ void avg_pool2d_backward(float* dinp, const float* dout, const Pool2d& g, bool c
 
 }  // namespace tn::ref
 
+namespace tn::ref {
+
+// Embedding (torch's F.embedding): out (n, D) row i = weight (V, D) row indices[i]. The backward
+// adds dout row i into dweight row indices[i], in index order, skipping rows whose index equals
+// padding_idx (-1: none); it overwrites dweight (rows never indexed become 0) unless accumulate.
+// Indices are int64 and already checked to lie in [0, V) by the caller (the binding).
+void embedding_forward(float* out, const int64_t* indices, const float* weight, int64_t n,
+                       int64_t V, int64_t D);
+void embedding_backward(float* dweight, const float* dout, const int64_t* indices, int64_t n,
+                        int64_t V, int64_t D, int64_t padding_idx, bool accumulate);
+
+}  // namespace tn::ref
+
 #include "cpu/conv.h"  // ConvDims
 
 namespace tn::ref {

@@ -12,11 +12,12 @@ from .dropout import Dropout
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .pooling import AvgPool2d, MaxPool2d
+from .sparse import Embedding
 from .module import Module, Parameter
 
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter", "Sequential", "ModuleList",
     "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Identity",
     "Dropout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "Conv2d",
-    "MaxPool2d", "AvgPool2d",
+    "MaxPool2d", "AvgPool2d", "Embedding",
 ]
