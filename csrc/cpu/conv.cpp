@@ -4,7 +4,7 @@
 // pack_patches here), so no im2col matrix is built. dX: for stride-1 'same'-like layers a
 // transposed convolution through the same forward, else W^T @ dout folded back (col2im). dW:
 // conv_wide.h for stride 1, else im2col + SGEMM. Few-channel first layers take conv_direct.h;
-// 3x3 stride-1 layers with >= 16 channels each way take conv_winograd.h's forward (and dX).
+// 3x3 stride-1 layers with >= 64 channels each way take conv_winograd.h's forward (and dX).
 #include "cpu/conv.h"
 #include "core/parallel.h"
 #include "cpu/conv_direct.h"
@@ -143,6 +143,7 @@ void scatter_group(float* img, const float* grp, const float* bias, const ConvDi
     });
 }
 
+// Images per implicit-GEMM product in the strided forward: enough for kConvMinColumns columns.
 int64_t forward_group_size(const ConvDims& d) {
     if (is_pointwise(d)) return 1;
     const int64_t most = std::clamp<int64_t>((kConvMinColumns + d.L() - 1) / d.L(), 1, d.N);
