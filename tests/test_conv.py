@@ -240,6 +240,10 @@ TORCH_CASES = [
     dict(stride=1, padding="same", dilation=2, groups=1, x=(1, 2, 6, 6), w=(3, 2, 3, 2)),
     dict(stride=1, padding="valid", dilation=1, groups=2, x=(2, 4, 5, 5), w=(6, 2, 3, 3)),
     dict(stride=3, padding=1, dilation=1, groups=1, x=(1, 1, 1, 1), w=(2, 1, 3, 3)),
+    # the implicit GEMM on wide positions, and Winograd (>= 64 channels each way, forward and dX)
+    dict(stride=1, padding=1, dilation=1, groups=1, x=(3, 32, 9, 9), w=(40, 32, 3, 3)),
+    dict(stride=1, padding=1, dilation=1, groups=1, x=(2, 64, 7, 6), w=(64, 64, 3, 3)),
+    dict(stride=1, padding=0, dilation=1, groups=1, x=(2, 64, 5, 8), w=(72, 64, 3, 3)),
 ]
 
 
