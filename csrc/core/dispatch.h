@@ -21,7 +21,8 @@ Isa parse_isa(const std::string& name, const char* what);
 void set_active_isa(Isa isa);
 
 // The table of kernels for the active variant, for kernel families compiled once per variant
-// (activation_impl.h, optim_impl.h). Variants this build lacks fall back to generic.
+// (activation_impl.h, pool_impl.h, ...; TN_ISA_TABLE below). Variants this build lacks fall back
+// to generic.
 template <typename Table>
 const Table& table_for_active_isa(const Table& (*generic)(), const Table& (*avx2)(),
                                   const Table& (*avx512)()) {
@@ -33,3 +34,25 @@ const Table& table_for_active_isa(const Table& (*generic)(), const Table& (*avx2
 }
 
 }  // namespace tn
+
+// For a family compiled once per variant from <family>_impl.h, which defines `const Table& fn()`
+// in tn::generic, tn::avx2 and tn::avx512: declares the x86 ones and defines, in an anonymous
+// namespace, `const Table& table()`, the table of active_isa()'s variant. Use inside namespace tn,
+// after including the impl header as tn::generic.
+#ifdef TURBONN_HAVE_X86_KERNELS
+#define TN_ISA_TABLE(Table, fn)                                                         \
+    namespace avx2 {                                                                    \
+    const Table& fn();                                                                  \
+    }                                                                                   \
+    namespace avx512 {                                                                  \
+    const Table& fn();                                                                  \
+    }                                                                                   \
+    namespace {                                                                         \
+    const Table& table() { return table_for_active_isa(&generic::fn, &avx2::fn, &avx512::fn); } \
+    }
+#else
+#define TN_ISA_TABLE(Table, fn)                                                         \
+    namespace {                                                                         \
+    const Table& table() { return table_for_active_isa<Table>(&generic::fn, nullptr, nullptr); } \
+    }
+#endif

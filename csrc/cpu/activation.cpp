@@ -12,26 +12,7 @@
 
 namespace tn {
 
-#ifdef TURBONN_HAVE_X86_KERNELS
-namespace avx2 {
-const ActivationTable& activation_table();
-}
-namespace avx512 {
-const ActivationTable& activation_table();
-}
-#endif
-
-namespace {
-
-const ActivationTable& table() {
-#ifdef TURBONN_HAVE_X86_KERNELS
-    return table_for_active_isa(&generic::activation_table, &avx2::activation_table, &avx512::activation_table);
-#else
-    return table_for_active_isa<ActivationTable>(&generic::activation_table, nullptr, nullptr);
-#endif
-}
-
-}  // namespace
+TN_ISA_TABLE(ActivationTable, activation_table)
 
 void relu_forward(float* out, const float* inp, int64_t n) { table().relu_forward(out, inp, n); }
 void relu_backward(float* dinp, const float* dout, const float* out, int64_t n, bool accumulate) {

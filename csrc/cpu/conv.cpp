@@ -24,11 +24,6 @@ namespace {
 // images still give the SGEMM thousands of columns and the weights are packed once per group.
 constexpr int64_t kGroupFloats = int64_t(1) << 20;
 
-// 1x1 kernel, stride 1, no padding: the image itself is its im2col matrix.
-bool is_pointwise(const ConvDims& d) {
-    return d.KH == 1 && d.KW == 1 && d.SH == 1 && d.SW == 1 && d.PH == 0 && d.PW == 0;
-}
-
 // One image x (C, H, W) -> rows [r0, r1) of its im2col matrix, row r at cols + r * ld.
 void im2col_rows(float* cols, int64_t ld, const float* x, const ConvDims& d, int64_t r0,
                  int64_t r1) {
@@ -83,14 +78,11 @@ struct Group {
     int64_t ld(const ConvDims& d) const { return nb * d.L(); }
 };
 
-// Images per group (never more than N; a 1x1 convolution reads each image in place, one at a
-// time). Depends on the sizes only, so the arithmetic is the same for every thread count.
+// Images per group of the unfolded backward (a 1x1 convolution reads each image in place, one
+// at a time).
 int64_t group_size(const ConvDims& d) {
-    if (is_pointwise(d)) return 1;
-    const int64_t per_image = std::max<int64_t>(1, d.CKK() * d.L());
-    const int64_t most = std::clamp<int64_t>(kGroupFloats / per_image, 1, d.N);
-    const int64_t groups = (d.N + most - 1) / most;
-    return (d.N + groups - 1) / groups;  // equal groups rather than a short last one
+    if (conv_is_pointwise(d)) return 1;
+    return conv_images_per_group(d.N, kGroupFloats / std::max<int64_t>(1, d.CKK() * d.L()));
 }
 
 template <typename Fn>
@@ -102,7 +94,7 @@ void for_each_group(const ConvDims& d, Fn&& fn) {
 // The group's im2col matrix (CKK, nb * L) in buf, or the image itself for a 1x1 convolution.
 const float* unfold_group(float* buf, const float* x, const ConvDims& d, const Group& g) {
     const int64_t ckk = d.CKK(), L = d.L(), ld = g.ld(d), chw = d.C * d.H * d.W;
-    if (is_pointwise(d)) return x + g.n0 * chw;
+    if (conv_is_pointwise(d)) return x + g.n0 * chw;
     // Row by row, each row's images one after another: the writes run through the matrix in
     // order (image-major order revisits every page nb times and thrashes the TLB).
     parallel_chunks(ckk, conv_grain(ld), [&](int64_t r0, int64_t r1) {
@@ -145,10 +137,8 @@ void scatter_group(float* img, const float* grp, const float* bias, const ConvDi
 
 // Images per implicit-GEMM product in the strided forward: enough for kConvMinColumns columns.
 int64_t forward_group_size(const ConvDims& d) {
-    if (is_pointwise(d)) return 1;
-    const int64_t most = std::clamp<int64_t>((kConvMinColumns + d.L() - 1) / d.L(), 1, d.N);
-    const int64_t groups = (d.N + most - 1) / most;
-    return (d.N + groups - 1) / groups;
+    if (conv_is_pointwise(d)) return 1;
+    return conv_images_per_group(d.N, (kConvMinColumns + d.L() - 1) / d.L());
 }
 
 // The implicit GEMM's B: the im2col matrix of images [n0, n0 + nb) side by side (column
@@ -297,7 +287,7 @@ void conv2d_forward(float* out, const float* x, const float* weight, const float
             for (int64_t o = 0; o < d.O; ++o) std::fill(dst + o * L, dst + (o + 1) * L, bias[o]);
         for (int64_t k = 0; k < d.G; ++k) {
             const ConstMat W{weight + k * Og * Kg, Kg, 1};
-            if (is_pointwise(d)) {
+            if (conv_is_pointwise(d)) {
                 sgemm(Og, L, Kg, 1.0f, W, ConstMat{x + (n0 * d.C + k * Cg) * L, L, 1}, beta,
                       dst + k * Og * L, L);
                 continue;
@@ -354,7 +344,7 @@ void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dout,
         return;
     }
     const int64_t nb = group_size(d), cols = d.CKK() * nb * L;
-    const int64_t cols_floats = dweight && !is_pointwise(d) ? cols : 0;
+    const int64_t cols_floats = dweight && !conv_is_pointwise(d) ? cols : 0;
     const int64_t dcols_floats = dx ? cols : 0;
     const std::unique_ptr<float[]> buf(
         new float[std::max<int64_t>(1, cols_floats + dcols_floats + d.O * nb * L)]);
@@ -365,7 +355,7 @@ void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dout,
         gather_group(dgrp, dout + g.n0 * d.O * L, d, g);
         if (dweight) {
             const float* xc = unfold_group(buf.get(), x, d, g);
-            const int64_t xld = is_pointwise(d) ? L : ld;
+            const int64_t xld = conv_is_pointwise(d) ? L : ld;
             for (int64_t k = 0; k < d.G; ++k)
                 sgemm(Og, Kg, ld, 1.0f, ConstMat{dgrp + k * Og * ld, ld, 1},
                       ConstMat{xc + k * Kg * xld, 1, xld}, g.n0 == 0 ? 0.0f : 1.0f,
@@ -376,7 +366,7 @@ void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dout,
                 sgemm(Kg, ld, Og, 1.0f, ConstMat{weight + k * Og * Kg, 1, Kg},
                       ConstMat{dgrp + k * Og * ld, ld, 1}, 0.0f, dcols + k * Kg * ld, ld);
             const int64_t chw = d.C * d.H * d.W;
-            if (is_pointwise(d)) {
+            if (conv_is_pointwise(d)) {
                 std::memcpy(dx + g.n0 * chw, dcols, sizeof(float) * chw);
                 return;
             }

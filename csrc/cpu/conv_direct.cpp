@@ -10,25 +10,9 @@
 
 namespace tn {
 
-#ifdef TURBONN_HAVE_X86_KERNELS
-namespace avx2 {
-const ConvDirectTable& conv_direct_table();
-}
-namespace avx512 {
-const ConvDirectTable& conv_direct_table();
-}
-#endif
+TN_ISA_TABLE(ConvDirectTable, conv_direct_table)
 
 namespace {
-
-const ConvDirectTable& table() {
-#ifdef TURBONN_HAVE_X86_KERNELS
-    return table_for_active_isa(&generic::conv_direct_table, &avx2::conv_direct_table,
-                                &avx512::conv_direct_table);
-#else
-    return table_for_active_isa<ConvDirectTable>(&generic::conv_direct_table, nullptr, nullptr);
-#endif
-}
 
 // The rule, from timing both paths on MNIST/CIFAR-like first layers (N = 64, 2 threads, AVX-512):
 // - C*KH*KW <= 32: im2col + SGEMM then has a reduction too short to pay for its packing; the

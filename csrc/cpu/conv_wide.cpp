@@ -57,16 +57,7 @@ void pack_wide(const void* ctx, int64_t k0, int64_t kc, int64_t j0, int64_t nc, 
 void pad_planes(float* xp, const float* x, const ConvDims& d, int64_t Hp, int64_t Wp) {
     parallel_chunks(d.N * d.C, conv_grain(Hp * Wp), [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
-            float* o = xp + p * Hp * Wp;
-            const float* in = x + p * d.H * d.W;
-            std::fill(o, o + d.PH * Wp, 0.0f);
-            for (int64_t h = 0; h < d.H; ++h) {
-                float* orow = o + (d.PH + h) * Wp;
-                std::fill(orow, orow + d.PW, 0.0f);
-                std::memcpy(orow + d.PW, in + h * d.W, sizeof(float) * d.W);
-                std::fill(orow + d.PW + d.W, orow + Wp, 0.0f);
-            }
-            std::fill(o + (d.PH + d.H) * Wp, o + Hp * Wp, 0.0f);
+            conv_pad_plane(xp + p * Hp * Wp, x + p * d.H * d.W, d, Hp, Wp);
         }
     });
 }
@@ -79,9 +70,7 @@ struct Wide {
 
     Wide(const float* x, const ConvDims& d)
         : Hp(d.H + 2 * d.PH), Wp(d.W + 2 * d.PW), Lw((d.OH - 1) * Wp + d.OW), xp(x) {
-        const int64_t most = std::clamp<int64_t>((kConvMinColumns + Lw - 1) / Lw, 1, d.N);
-        const int64_t groups = (d.N + most - 1) / most;
-        nb = (d.N + groups - 1) / groups;
+        nb = conv_images_per_group(d.N, (kConvMinColumns + Lw - 1) / Lw);
         if (d.PH > 0 || d.PW > 0) {
             padded.reset(new float[d.N * d.C * Hp * Wp]);
             pad_planes(padded.get(), x, d, Hp, Wp);

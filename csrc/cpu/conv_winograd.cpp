@@ -5,6 +5,7 @@
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 #include "cpu/conv_winograd.h"
 #include "core/dispatch.h"
+#include "cpu/conv_wide.h"
 #include "cpu/gemm.h"
 
 #include <algorithm>
@@ -17,25 +18,9 @@
 
 namespace tn {
 
-#ifdef TURBONN_HAVE_X86_KERNELS
-namespace avx2 {
-const WinogradTable& conv_winograd_table();
-}
-namespace avx512 {
-const WinogradTable& conv_winograd_table();
-}
-#endif
+TN_ISA_TABLE(WinogradTable, conv_winograd_table)
 
 namespace {
-
-const WinogradTable& table() {
-#ifdef TURBONN_HAVE_X86_KERNELS
-    return table_for_active_isa(&generic::conv_winograd_table, &avx2::conv_winograd_table,
-                                &avx512::conv_winograd_table);
-#else
-    return table_for_active_isa<WinogradTable>(&generic::conv_winograd_table, nullptr, nullptr);
-#endif
-}
 
 // Channels below which the 16 products (reduction length C) are too short to pay for the
 // transforms: at 32 input channels the implicit GEMM won (bench/cases/conv.py shapes).
@@ -55,8 +40,7 @@ void conv2d_winograd_forward(float* out, const float* x, const float* weight, co
     const WinogradTable& tab = table();
     const WinogradTiles T(d);
     const int64_t chans = std::max(d.C, d.O);
-    const int64_t most = std::clamp<int64_t>(kChunkFloats / (16 * chans * T.per_image), 1, d.N);
-    const int64_t chunks = (d.N + most - 1) / most, nb = (d.N + chunks - 1) / chunks;
+    const int64_t nb = conv_images_per_group(d.N, kChunkFloats / (16 * chans * T.per_image));
     const int64_t Tmax = nb * T.per_image;
     const std::unique_ptr<float[]> U(new float[16 * d.O * d.C]);
     const std::unique_ptr<float[]> V(new float[16 * d.C * Tmax]);

@@ -56,9 +56,7 @@ bool transform_input(float* V, const float* x, const ConvDims& d, const Winograd
         for (int64_t p = b; p < e; ++p) {
             const int64_t m = p / d.C, c = p % d.C;
             const float* plane = x + ((n0 + m) * d.C + c) * d.H * d.W;
-            std::fill(xp, xp + T.Hp * Wp, 0.0f);
-            for (int64_t r = 0; r < d.H; ++r)
-                std::memcpy(xp + (r + d.PH) * Wp + d.PW, plane + r * d.W, sizeof(float) * d.W);
+            conv_pad_plane(xp, plane, d, T.Hp, Wp);
             float* v = V + c * Tc + m * T.per_image;
             for (int64_t i = 0; i < T.th; ++i) {
                 const float* s0 = xp + 2 * i * Wp;

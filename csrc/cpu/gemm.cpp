@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <memory>
 #include <new>
 
 namespace tn {
@@ -228,17 +227,9 @@ void sgemm_packed_b(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, co
                     float beta, float* C, int64_t ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) return scale_c(M, N, beta, C, ldc);
+    // Every variant has a packed kernel (generic is always supported); only sgemm_with's
+    // explicit nullptr selects the reference, which has no packed B.
     const GemmKernel* g = gemm_kernel_for(active_isa());
-    if (!g) {  // no packed kernel for this variant: unfold B panel by panel, then the reference
-        const int64_t NR = 8;
-        std::unique_ptr<float[]> Bp(new float[K * NR]);
-        for (int64_t j = 0; j < N; j += NR) {
-            const int64_t nc = std::min(NR, N - j);
-            B.pack(B.ctx, 0, K, j, nc, NR, Bp.get());
-            ref::gemm(M, nc, K, alpha, A, ConstMat{Bp.get(), NR, 1}, beta, C + j, ldc);
-        }
-        return;
-    }
     sgemm_driver(g, M, N, K, alpha, A, ConstMat{nullptr, 0, 0}, &B, beta, C, ldc);
 }
 

@@ -10,24 +10,9 @@
 
 namespace tn {
 
-#ifdef TURBONN_HAVE_X86_KERNELS
-namespace avx2 {
-const LossTable& loss_table();
-}
-namespace avx512 {
-const LossTable& loss_table();
-}
-#endif
+TN_ISA_TABLE(LossTable, loss_table)
 
 namespace {
-
-const LossTable& table() {
-#ifdef TURBONN_HAVE_X86_KERNELS
-    return table_for_active_isa(&generic::loss_table, &avx2::loss_table, &avx512::loss_table);
-#else
-    return table_for_active_isa<LossTable>(&generic::loss_table, nullptr, nullptr);
-#endif
-}
 
 using generic::blocked_sum;
 using generic::grad_scale;

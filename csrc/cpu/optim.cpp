@@ -10,26 +10,7 @@
 
 namespace tn {
 
-#ifdef TURBONN_HAVE_X86_KERNELS
-namespace avx2 {
-const OptimTable& optim_table();
-}
-namespace avx512 {
-const OptimTable& optim_table();
-}
-#endif
-
-namespace {
-
-const OptimTable& table() {
-#ifdef TURBONN_HAVE_X86_KERNELS
-    return table_for_active_isa(&generic::optim_table, &avx2::optim_table, &avx512::optim_table);
-#else
-    return table_for_active_isa<OptimTable>(&generic::optim_table, nullptr, nullptr);
-#endif
-}
-
-}  // namespace
+TN_ISA_TABLE(OptimTable, optim_table)
 
 void sgd_step(float* param, const float* grad, float* buf, int64_t n, const SgdHyper& h) {
     table().sgd(param, grad, buf, n, h);

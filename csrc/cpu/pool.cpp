@@ -10,26 +10,7 @@
 
 namespace tn {
 
-#ifdef TURBONN_HAVE_X86_KERNELS
-namespace avx2 {
-const PoolTable& pool_table();
-}
-namespace avx512 {
-const PoolTable& pool_table();
-}
-#endif
-
-namespace {
-
-const PoolTable& table() {
-#ifdef TURBONN_HAVE_X86_KERNELS
-    return table_for_active_isa(&generic::pool_table, &avx2::pool_table, &avx512::pool_table);
-#else
-    return table_for_active_isa<PoolTable>(&generic::pool_table, nullptr, nullptr);
-#endif
-}
-
-}  // namespace
+TN_ISA_TABLE(PoolTable, pool_table)
 
 void max_pool2d_forward(float* out, int32_t* indices, const float* inp, const Pool2d& g) {
     table().max_forward(out, indices, inp, g);
