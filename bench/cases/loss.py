@@ -20,70 +20,40 @@ def _inputs(seed, batch, classes):
             rng.standard_normal((batch, classes), dtype=np.float32))
 
 
+def _both(case, batch, classes, step):
+    """Setups for turbonn and torch: x (requires grad), integer targets t and an upstream g, then
+    run() = step(F, x, t, g) with x.grad cleared first; run returns x's gradient."""
+    def setup(lib_name):
+        def run_setup():
+            lib = __import__(lib_name)
+            wrap = lib.from_numpy if lib_name == "torch" else lib.tensor
+            x0, t0, g0 = _inputs(case.seed(), batch, classes)
+            x, t, g = wrap(x0).requires_grad_(True), wrap(t0), wrap(g0)
+            F = lib.nn.functional
+
+            def run():
+                x.grad = None
+                step(F, x, t, g)
+                return x.grad.numpy()
+            return run
+        return run_setup
+
+    case.setup = {"turbonn": setup("turbonn"), "torch": setup("torch")}
+    return case
+
+
 def cross_entropy_case(batch, classes, quick=False):
     case = Case(name=f"cross_entropy_fwd_bwd_{batch}x{classes}", setup={},
                 bytes=8.0 * batch * classes, quick=quick,
                 note=f"F.cross_entropy(x, t).backward(), x ({batch}, {classes}), mean")
-
-    def setup_turbonn():
-        import turbonn as tn
-        x0, t0, _ = _inputs(case.seed(), batch, classes)
-        x, t = tn.tensor(x0, requires_grad=True), tn.tensor(t0)
-        F = tn.nn.functional
-
-        def run():
-            x.grad = None
-            F.cross_entropy(x, t).backward()
-            return x.grad.numpy()
-        return run
-
-    def setup_torch():
-        import torch
-        x0, t0, _ = _inputs(case.seed(), batch, classes)
-        x, t = torch.from_numpy(x0).requires_grad_(True), torch.from_numpy(t0)
-        F = torch.nn.functional
-
-        def run():
-            x.grad = None
-            F.cross_entropy(x, t).backward()
-            return x.grad
-        return run
-
-    case.setup = {"turbonn": setup_turbonn, "torch": setup_torch}
-    return case
+    return _both(case, batch, classes, lambda F, x, t, g: F.cross_entropy(x, t).backward())
 
 
 def log_softmax_case(batch, classes, quick=False):
     case = Case(name=f"log_softmax_fwd_bwd_{batch}x{classes}", setup={},
                 bytes=20.0 * batch * classes, quick=quick,
                 note=f"y = F.log_softmax(x, 1); y.backward(g), x ({batch}, {classes})")
-
-    def setup_turbonn():
-        import turbonn as tn
-        x0, _, g0 = _inputs(case.seed(), batch, classes)
-        x, g = tn.tensor(x0, requires_grad=True), tn.tensor(g0)
-        F = tn.nn.functional
-
-        def run():
-            x.grad = None
-            F.log_softmax(x, 1).backward(g)
-            return x.grad.numpy()
-        return run
-
-    def setup_torch():
-        import torch
-        x0, _, g0 = _inputs(case.seed(), batch, classes)
-        x, g = torch.from_numpy(x0).requires_grad_(True), torch.from_numpy(g0)
-        F = torch.nn.functional
-
-        def run():
-            x.grad = None
-            F.log_softmax(x, 1).backward(g)
-            return x.grad
-        return run
-
-    case.setup = {"turbonn": setup_turbonn, "torch": setup_torch}
-    return case
+    return _both(case, batch, classes, lambda F, x, t, g: F.log_softmax(x, 1).backward(g))
 
 
 # 64x10 measures the per-call overhead of the Python layer (its arithmetic is a microsecond).
