@@ -233,6 +233,46 @@ void sgemm_packed_b(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, co
     sgemm_driver(g, M, N, K, alpha, A, ConstMat{nullptr, 0, 0}, &B, beta, C, ldc);
 }
 
+PackedB::PackedB(int64_t K, int64_t N, const BPacker& pack)
+    : g_(gemm_kernel_for(active_isa())),
+      K_(std::max<int64_t>(K, 0)),
+      N_(std::max<int64_t>(N, 0)),
+      KC_(K_ > 0 ? ceil_div(K_, ceil_div(K_, g_->KC)) : 1),
+      Npad_(round_up(N_, g_->NR)),
+      data_(new float[std::max<int64_t>(1, K_ * Npad_)]) {
+    // Threads take whole panels of every K block (about 64 KiB of packing per thread at least).
+    const int64_t NR = g_->NR, panels = Npad_ / NR;
+    const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, K_ * NR / 4));
+    for (int64_t pc = 0; pc < K_; pc += KC_) {
+        const int64_t kc = std::min(KC_, K_ - pc);
+        float* blk = data_.get() + pc * Npad_;
+        parallel_chunks(panels, grain, [&](int64_t q0, int64_t q1) {
+            const int64_t j0 = q0 * NR, j1 = std::min(N_, q1 * NR);
+            if (j0 < j1) pack.pack(pack.ctx, pc, kc, j0, j1 - j0, NR, blk + q0 * NR * kc);
+        });
+    }
+}
+
+int64_t PackedB::a_scratch_floats(int64_t M) const {
+    return std::max<int64_t>(1, round_up(std::min(std::max<int64_t>(M, 1), g_->MC), g_->MR) * KC_);
+}
+
+void sgemm_prepacked(int64_t M, int64_t n0, int64_t n1, float alpha, ConstMat A, const PackedB& B,
+                     float beta, float* C, int64_t ldc, float* ap) {
+    if (M <= 0 || n1 <= n0) return;
+    if (B.K_ <= 0) return scale_c(M, n1 - n0, beta, C + n0, ldc);
+    const GemmKernel& g = *B.g_;
+    for (int64_t ic = 0; ic < M; ic += g.MC) {
+        const Panels P(std::min(g.MC, M - ic), g.MR);
+        for (int64_t pc = 0; pc < B.K_; pc += B.KC_) {
+            const int64_t kc = std::min(B.KC_, B.K_ - pc);
+            pack_a_panels(g, P, kc, offset(A, ic, pc), ap);
+            macro_kernel(g, P, kc, n1 - n0, ap, B.data_.get() + pc * B.Npad_ + n0 * kc, g.NR,
+                         g.NR * kc, alpha, pc == 0 ? beta : 1.0f, C + ic * ldc + n0, ldc);
+        }
+    }
+}
+
 void sgemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, ConstMat B, float beta,
            float* C, int64_t ldc) {
     sgemm_with(gemm_kernel_for(active_isa()), M, N, K, alpha, A, B, beta, C, ldc);

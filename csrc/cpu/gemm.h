@@ -4,6 +4,8 @@
 #include "core/dispatch.h"
 #include "cpu/gemm_config.h"
 
+#include <memory>
+
 namespace tn {
 
 // C = alpha * A @ B + beta * C.
@@ -29,6 +31,34 @@ struct BPacker {
 // the same bits for any thread count).
 void sgemm_packed_b(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, const BPacker& B,
                     float beta, float* C, int64_t ldc);
+
+// B packed once for many products against it (a recurrent weight, which every timestep
+// multiplies): the active variant's micro-panels, K in the driver's equal blocks. The packer is
+// called as for sgemm_packed_b, from several threads at once. Throws std::bad_alloc.
+class PackedB {
+public:
+    PackedB(int64_t K, int64_t N, const BPacker& pack);
+    int64_t K() const { return K_; }
+    int64_t N() const { return N_; }
+    // Column offsets given to sgemm_prepacked must be multiples of this (8, 16 or 32).
+    int64_t NR() const { return g_->NR; }
+    // Scratch floats sgemm_prepacked needs for M rows of A.
+    int64_t a_scratch_floats(int64_t M) const;
+
+private:
+    friend void sgemm_prepacked(int64_t, int64_t, int64_t, float, ConstMat, const PackedB&, float,
+                                float*, int64_t, float*);
+    const GemmKernel* g_;
+    int64_t K_, N_, KC_, Npad_;
+    std::unique_ptr<float[]> data_;  // K block at data_ + k0 * Npad_, its panel q at + q * NR * kc
+};
+
+// C[:, n0:n1] = alpha * A @ B[:, n0:n1] + beta * C[:, n0:n1], A (M, K), on the calling thread
+// only: for kernels that run their own parallel region (each thread its own columns, n0 a
+// multiple of B.NR()). ap: B.a_scratch_floats(M) floats. Never throws; the bits of C do not
+// depend on the column split.
+void sgemm_prepacked(int64_t M, int64_t n0, int64_t n1, float alpha, ConstMat A, const PackedB& B,
+                     float beta, float* C, int64_t ldc, float* ap);
 
 // The same with an explicit variant; nullptr means the plain-loop reference.
 void sgemm_with(const GemmKernel* kernel, int64_t M, int64_t N, int64_t K, float alpha, ConstMat A,

@@ -3,6 +3,7 @@
 #pragma once
 #include "core/common.h"
 #include "core/loss_types.h"
+#include "core/rnn_types.h"
 
 namespace tn::ref {
 
@@ -138,5 +139,21 @@ void conv2d_forward(float* out, const float* x, const float* weight, const float
                     const ConvDims& d);
 void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dout, const float* x,
                      const float* weight, const ConvDims& d);
+
+}  // namespace tn::ref
+
+namespace tn::ref {
+
+// One recurrent layer (torch's nn.RNN / nn.LSTM, one direction), see core/rnn_types.h. The
+// forward writes y, h_n and (LSTM) c_n from h0 and (LSTM) c0, and fills ws
+// (rnn_workspace_floats(L)). The backward takes dy (T, B, H) and optional (null: zero) dh_n,
+// dc_n, and overwrites dx, dh0, dc0 (LSTM), dw_ih, dw_hh and db (the gradient of b_ih, which is
+// also b_hh's; null when the layer has no bias). c0, c_n, dc_n, dc0 are ignored by the plain RNN.
+void rnn_forward(const RnnLayer& L, const float* x, const float* h0, const float* c0, float* y,
+                 float* h_n, float* c_n, float* ws);
+void rnn_backward(const RnnLayer& L, const float* x, const float* h0, const float* c0,
+                  const float* y, const float* ws, const float* dy, const float* dh_n,
+                  const float* dc_n, float* dx, float* dh0, float* dc0, float* dw_ih,
+                  float* dw_hh, float* db);
 
 }  // namespace tn::ref

@@ -17,6 +17,7 @@ from ._ops_pool import (
     avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward,
 )
 from ._ops_embedding import embedding_backward, embedding_forward
+from ._ops_rnn import rnn_backward, rnn_forward
 from ._ops_loss import (
     binary_cross_entropy_backward, binary_cross_entropy_forward,
     binary_cross_entropy_with_logits_backward, binary_cross_entropy_with_logits_forward,
@@ -35,7 +36,7 @@ __all__ = [
     "mse_loss_forward", "mse_loss_backward", "dropout_forward", "dropout_backward",
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "conv2d_forward", "conv2d_backward", "im2col", "col2im",
-    "embedding_forward", "embedding_backward",
+    "embedding_forward", "embedding_backward", "rnn_forward", "rnn_backward",
 ]
 
 

@@ -13,11 +13,12 @@ from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .pooling import AvgPool2d, MaxPool2d
 from .sparse import Embedding
+from .rnn import LSTM, RNN, RNNBase
 from .module import Module, Parameter
 
 __all__ = [
     "functional", "init", "utils", "Module", "Parameter", "Sequential", "ModuleList",
     "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Identity",
     "Dropout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "Conv2d",
-    "MaxPool2d", "AvgPool2d", "Embedding",
+    "MaxPool2d", "AvgPool2d", "Embedding", "RNNBase", "RNN", "LSTM",
 ]

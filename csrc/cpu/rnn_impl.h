@@ -1,0 +1,101 @@
+// The elementwise part of a recurrent timestep (LSTM gates and cell update, the plain RNN's
+// tanh/relu, and their gradients), written once and compiled once per CPU variant: rnn.cpp
+// includes this file as tn::generic, isa/rnn_avx2.cpp and isa/rnn_avx512.cpp as tn::avx2 and
+// tn::avx512 with their flags. The inner loops run along one block's units (vectorised 4, 8 or
+// 16 wide). Define TN_ISA_NS before including it.
+#include "cpu/rnn.h"
+#include "cpu/tanh_sigmoid_impl.h"
+
+#ifndef TN_ISA_NS
+#error "define TN_ISA_NS (generic, avx2 or avx512) before including cpu/rnn_impl.h"
+#endif
+
+namespace tn::TN_ISA_NS {
+namespace {
+
+// Calls fn(b, u0, w, gcol) for every row b and block of [j0, j1): units [u0, u0 + w), whose
+// gates start at column gcol of the row (see rnn.h's blocked layout).
+template <typename Fn>
+inline void for_blocks(int64_t B, int64_t H, int64_t G, int64_t j0, int64_t j1, Fn fn) {
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t u0 = j0; u0 < j1; u0 += kRnnBlock) {
+            const int64_t w = H - u0 < kRnnBlock ? H - u0 : kRnnBlock;
+            fn(b, u0, w, (u0 / kRnnBlock) * G * kRnnBlock);
+        }
+}
+
+void lstm_forward(int64_t B, int64_t H, int64_t j0, int64_t j1, float* gates, const float* c_prev,
+                  float* c, float* h) {
+    for_blocks(B, H, 4, j0, j1, [&](int64_t b, int64_t u0, int64_t w, int64_t gcol) {
+        float* TN_RESTRICT g = gates + b * 4 * H + gcol;
+        const float* TN_RESTRICT cp = c_prev + b * H + u0;
+        float* TN_RESTRICT cn = c + b * H + u0;
+        float* TN_RESTRICT hn = h + b * H + u0;
+        for (int64_t u = 0; u < w; ++u) {
+            const float i = sigmoid_fast(g[u]), f = sigmoid_fast(g[w + u]);
+            const float z = tanh_fast(g[2 * w + u]), o = sigmoid_fast(g[3 * w + u]);
+            const float cv = f * cp[u] + i * z;
+            g[u] = i;
+            g[w + u] = f;
+            g[2 * w + u] = z;
+            g[3 * w + u] = o;
+            cn[u] = cv;
+            hn[u] = o * tanh_fast(cv);
+        }
+    });
+}
+
+void lstm_backward(int64_t B, int64_t H, int64_t j0, int64_t j1, const float* gates,
+                   const float* c_prev, const float* c, const float* dh, float* dc,
+                   float* dgates) {
+    for_blocks(B, H, 4, j0, j1, [&](int64_t b, int64_t u0, int64_t w, int64_t gcol) {
+        const float* TN_RESTRICT g = gates + b * 4 * H + gcol;
+        float* TN_RESTRICT dg = dgates + b * 4 * H + gcol;
+        const float* TN_RESTRICT cp = c_prev + b * H + u0;
+        const float* TN_RESTRICT cv = c + b * H + u0;
+        const float* TN_RESTRICT d = dh + b * H + u0;
+        float* TN_RESTRICT dcell = dc + b * H + u0;
+        for (int64_t u = 0; u < w; ++u) {
+            const float i = g[u], f = g[w + u], z = g[2 * w + u], o = g[3 * w + u];
+            const float tc = tanh_fast(cv[u]);
+            const float dct = dcell[u] + d[u] * o * (1.0f - tc * tc);
+            dg[u] = dct * z * i * (1.0f - i);
+            dg[w + u] = dct * cp[u] * f * (1.0f - f);
+            dg[2 * w + u] = dct * i * (1.0f - z * z);
+            dg[3 * w + u] = d[u] * tc * o * (1.0f - o);
+            dcell[u] = dct * f;
+        }
+    });
+}
+
+void rnn_forward(bool relu, int64_t B, int64_t H, int64_t j0, int64_t j1, float* h) {
+    for (int64_t b = 0; b < B; ++b) {
+        float* TN_RESTRICT p = h + b * H;
+        if (relu)
+            for (int64_t u = j0; u < j1; ++u) p[u] = p[u] < 0.0f ? 0.0f : p[u];
+        else
+            for (int64_t u = j0; u < j1; ++u) p[u] = tanh_fast(p[u]);
+    }
+}
+
+void rnn_backward(bool relu, int64_t B, int64_t H, int64_t j0, int64_t j1, const float* h,
+                  const float* dh, float* dpre) {
+    for (int64_t b = 0; b < B; ++b) {
+        const float* TN_RESTRICT y = h + b * H;
+        const float* TN_RESTRICT d = dh + b * H;
+        float* TN_RESTRICT dp = dpre + b * H;
+        if (relu)
+            for (int64_t u = j0; u < j1; ++u) dp[u] = y[u] > 0.0f ? d[u] : 0.0f;
+        else
+            for (int64_t u = j0; u < j1; ++u) dp[u] = d[u] * (1.0f - y[u] * y[u]);
+    }
+}
+
+}  // namespace
+
+const RnnTable& rnn_table() {
+    static const RnnTable t{lstm_forward, lstm_backward, rnn_forward, rnn_backward};
+    return t;
+}
+
+}  // namespace tn::TN_ISA_NS
