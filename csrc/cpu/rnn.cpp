@@ -30,18 +30,31 @@ struct GateRows {
     int64_t ld, H, G;
 };
 
-// B(k, j) = w[row(j), k]: the weight transposed, its columns blocked (forward products).
+// B(k, j) = w[row(j), k]: the weight transposed, its columns blocked (forward products). A
+// gate's run of a whole block is kRnnBlock consecutive torch rows starting on a micro-panel
+// edge: the variant's transposing pack takes it; the last, narrower block goes element-wise.
 void pack_gate_rows_transposed(const void* ctx, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
                                int64_t NR, float* Bp) {
     const auto& s = *static_cast<const GateRows*>(ctx);
-    for (int64_t jj = 0; jj < round_up(nc, NR); ++jj) {
+    const GemmKernel* g = gemm_kernel_for(active_isa());
+    const int64_t full = (s.H / kRnnBlock) * s.G * kRnnBlock;  // columns of whole blocks
+    for (int64_t jj = 0; jj < round_up(nc, NR);) {
+        const int64_t p = j0 + jj;
+        if (g && g->NR == NR && jj % NR == 0 && p % kRnnBlock == 0 && p + kRnnBlock <= full &&
+            jj + kRnnBlock <= nc) {
+            const float* src = s.w + rnn_torch_row(p, s.H, s.G) * s.ld + k0;
+            g->pack_b(kc, kRnnBlock, ConstMat{src, 1, s.ld}, Bp + (jj / NR) * NR * kc);
+            jj += kRnnBlock;
+            continue;
+        }
         float* dst = Bp + (jj / NR) * NR * kc + jj % NR;
         if (jj >= nc) {
             for (int64_t k = 0; k < kc; ++k) dst[k * NR] = 0.0f;
-            continue;
+        } else {
+            const float* src = s.w + rnn_torch_row(p, s.H, s.G) * s.ld + k0;
+            for (int64_t k = 0; k < kc; ++k) dst[k * NR] = src[k];
         }
-        const float* src = s.w + rnn_torch_row(j0 + jj, s.H, s.G) * s.ld + k0;
-        for (int64_t k = 0; k < kc; ++k) dst[k * NR] = src[k];
+        ++jj;
     }
 }
 

@@ -24,47 +24,62 @@ inline void for_blocks(int64_t B, int64_t H, int64_t G, int64_t j0, int64_t j1, 
         }
 }
 
+// One block's units [0, w) of one row: its gates gi, gf, gg, go (each w wide, disjoint) in,
+// activated out.
+inline void lstm_block_forward(int64_t w, float* TN_RESTRICT gi, float* TN_RESTRICT gf,
+                               float* TN_RESTRICT gg, float* TN_RESTRICT go,
+                               const float* TN_RESTRICT cp, float* TN_RESTRICT cn,
+                               float* TN_RESTRICT hn) {
+    for (int64_t u = 0; u < w; ++u) {
+        const float i = sigmoid_fast(gi[u]), f = sigmoid_fast(gf[u]);
+        const float z = tanh_fast(gg[u]), o = sigmoid_fast(go[u]);
+        const float cv = f * cp[u] + i * z;
+        gi[u] = i;
+        gf[u] = f;
+        gg[u] = z;
+        go[u] = o;
+        cn[u] = cv;
+        hn[u] = o * tanh_fast(cv);
+    }
+}
+
 void lstm_forward(int64_t B, int64_t H, int64_t j0, int64_t j1, float* gates, const float* c_prev,
                   float* c, float* h) {
     for_blocks(B, H, 4, j0, j1, [&](int64_t b, int64_t u0, int64_t w, int64_t gcol) {
-        float* TN_RESTRICT g = gates + b * 4 * H + gcol;
-        const float* TN_RESTRICT cp = c_prev + b * H + u0;
-        float* TN_RESTRICT cn = c + b * H + u0;
-        float* TN_RESTRICT hn = h + b * H + u0;
-        for (int64_t u = 0; u < w; ++u) {
-            const float i = sigmoid_fast(g[u]), f = sigmoid_fast(g[w + u]);
-            const float z = tanh_fast(g[2 * w + u]), o = sigmoid_fast(g[3 * w + u]);
-            const float cv = f * cp[u] + i * z;
-            g[u] = i;
-            g[w + u] = f;
-            g[2 * w + u] = z;
-            g[3 * w + u] = o;
-            cn[u] = cv;
-            hn[u] = o * tanh_fast(cv);
-        }
+        float* g = gates + b * 4 * H + gcol;
+        lstm_block_forward(w, g, g + w, g + 2 * w, g + 3 * w, c_prev + b * H + u0,
+                           c + b * H + u0, h + b * H + u0);
     });
+}
+
+inline void lstm_block_backward(int64_t w, const float* TN_RESTRICT gi,
+                                const float* TN_RESTRICT gf, const float* TN_RESTRICT gg,
+                                const float* TN_RESTRICT go, const float* TN_RESTRICT cp,
+                                const float* TN_RESTRICT cv, const float* TN_RESTRICT d,
+                                float* TN_RESTRICT dcell, float* TN_RESTRICT di,
+                                float* TN_RESTRICT df, float* TN_RESTRICT dz,
+                                float* TN_RESTRICT dout) {
+    for (int64_t u = 0; u < w; ++u) {
+        const float i = gi[u], f = gf[u], z = gg[u], o = go[u];
+        const float tc = tanh_fast(cv[u]);
+        const float dct = dcell[u] + d[u] * o * (1.0f - tc * tc);
+        di[u] = dct * z * i * (1.0f - i);
+        df[u] = dct * cp[u] * f * (1.0f - f);
+        dz[u] = dct * i * (1.0f - z * z);
+        dout[u] = d[u] * tc * o * (1.0f - o);
+        dcell[u] = dct * f;
+    }
 }
 
 void lstm_backward(int64_t B, int64_t H, int64_t j0, int64_t j1, const float* gates,
                    const float* c_prev, const float* c, const float* dh, float* dc,
                    float* dgates) {
     for_blocks(B, H, 4, j0, j1, [&](int64_t b, int64_t u0, int64_t w, int64_t gcol) {
-        const float* TN_RESTRICT g = gates + b * 4 * H + gcol;
-        float* TN_RESTRICT dg = dgates + b * 4 * H + gcol;
-        const float* TN_RESTRICT cp = c_prev + b * H + u0;
-        const float* TN_RESTRICT cv = c + b * H + u0;
-        const float* TN_RESTRICT d = dh + b * H + u0;
-        float* TN_RESTRICT dcell = dc + b * H + u0;
-        for (int64_t u = 0; u < w; ++u) {
-            const float i = g[u], f = g[w + u], z = g[2 * w + u], o = g[3 * w + u];
-            const float tc = tanh_fast(cv[u]);
-            const float dct = dcell[u] + d[u] * o * (1.0f - tc * tc);
-            dg[u] = dct * z * i * (1.0f - i);
-            dg[w + u] = dct * cp[u] * f * (1.0f - f);
-            dg[2 * w + u] = dct * i * (1.0f - z * z);
-            dg[3 * w + u] = d[u] * tc * o * (1.0f - o);
-            dcell[u] = dct * f;
-        }
+        const float* g = gates + b * 4 * H + gcol;
+        float* dg = dgates + b * 4 * H + gcol;
+        const int64_t s = b * H + u0;
+        lstm_block_backward(w, g, g + w, g + 2 * w, g + 3 * w, c_prev + s, c + s, dh + s, dc + s,
+                            dg, dg + w, dg + 2 * w, dg + 3 * w);
     });
 }
 
