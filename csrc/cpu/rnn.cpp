@@ -118,7 +118,8 @@ int step_shares(const TeamLease& lease, int64_t H) {
 // rows (rows, G*H) blocked -> out (G*H, cols) torch order, row by row.
 void unblock_rows(const float* rows, int64_t cols, int64_t H, int64_t G, float* out) {
     for (int64_t p = 0; p < G * H; ++p)
-        std::memcpy(out + rnn_torch_row(p, H, G) * cols, rows + p * cols, sizeof(float) * size_t(cols));
+        std::memcpy(out + rnn_torch_row(p, H, G) * cols, rows + p * cols,
+                    sizeof(float) * size_t(cols));
 }
 
 }  // namespace
@@ -193,40 +194,45 @@ void rnn_backward(const RnnLayer& L, const float* x, const float* h0, const floa
     for (int64_t k = 0; k < B * H; ++k) dc[k] = lstm && dc_n ? dc_n[k] : 0.0f;
 
     const GateRows wih{L.w_ih, I, H, G}, whh{L.w_hh, H, H, G};
-    const PackedB Whh(GH, H, BPacker{pack_gate_rows, &whh});
-    const TeamLease lease(threads_for_work(double(B) * double(GH) * double(H), kStepGrain));
-    const int shares = step_shares(lease, H);
-    const int64_t ap_floats = Whh.a_scratch_floats(B);
-    const std::unique_ptr<float[]> ap(new float[shares * ap_floats]);
-    const RnnTable& k = table();
-    // Steps T-1 .. 0, then dh0 = dpre_0 @ W_hh.
-    run_steps(shares, T + 1, [&](int64_t s, int sidx) {
-        const Share sh(sidx, shares, H, G);
-        float* a = ap.get() + sidx * ap_floats;
-        if (s == T) {
-            sgemm_prepacked(B, sh.j0, sh.j1, 1.0f, ConstMat{dpre.get(), GH, 1}, Whh, 0.0f, dh0, H,
-                            a);
+    {
+        // The team's lease ends with the recurrence: the products after it each take their own (a
+        // lease held across them would leave them one thread).
+        const PackedB Whh(GH, H, BPacker{pack_gate_rows, &whh});
+        const TeamLease lease(threads_for_work(double(B) * double(GH) * double(H), kStepGrain));
+        const int shares = step_shares(lease, H);
+        const int64_t ap_floats = Whh.a_scratch_floats(B);
+        const std::unique_ptr<float[]> ap(new float[shares * ap_floats]);
+        const RnnTable& k = table();
+        // Steps T-1 .. 0, then dh0 = dpre_0 @ W_hh.
+        run_steps(shares, T + 1, [&](int64_t s, int sidx) {
+            const Share sh(sidx, shares, H, G);
+            float* a = ap.get() + sidx * ap_floats;
+            if (s == T) {
+                sgemm_prepacked(B, sh.j0, sh.j1, 1.0f, ConstMat{dpre.get(), GH, 1}, Whh, 0.0f,
+                                dh0, H, a);
+                if (lstm)
+                    for (int64_t b = 0; b < B; ++b)
+                        std::copy(dc + b * H + sh.j0, dc + b * H + sh.j1, dc0 + b * H + sh.j0);
+                return;
+            }
+            const int64_t t = T - 1 - s;
+            const float* dyt = dy + t * B * H;
+            for (int64_t b = 0; b < B; ++b)
+                for (int64_t j = sh.j0; j < sh.j1; ++j)
+                    dh[b * H + j] = dyt[b * H + j] + (t == T - 1 && dh_n ? dh_n[b * H + j] : 0.0f);
+            if (t < T - 1)
+                sgemm_prepacked(B, sh.j0, sh.j1, 1.0f,
+                                ConstMat{dpre.get() + (t + 1) * B * GH, GH, 1}, Whh, 1.0f, dh,
+                                H, a);
+            float* dpt = dpre.get() + t * B * GH;
             if (lstm)
-                for (int64_t b = 0; b < B; ++b)
-                    std::copy(dc + b * H + sh.j0, dc + b * H + sh.j1, dc0 + b * H + sh.j0);
-            return;
-        }
-        const int64_t t = T - 1 - s;
-        const float* dyt = dy + t * B * H;
-        for (int64_t b = 0; b < B; ++b)
-            for (int64_t j = sh.j0; j < sh.j1; ++j)
-                dh[b * H + j] = dyt[b * H + j] + (t == T - 1 && dh_n ? dh_n[b * H + j] : 0.0f);
-        if (t < T - 1)
-            sgemm_prepacked(B, sh.j0, sh.j1, 1.0f, ConstMat{dpre.get() + (t + 1) * B * GH, GH, 1},
-                            Whh, 1.0f, dh, H, a);
-        float* dpt = dpre.get() + t * B * GH;
-        if (lstm)
-            k.lstm_backward(B, H, sh.j0, sh.j1, gates + t * B * GH,
-                            t ? cells + (t - 1) * B * H : c0, cells + t * B * H, dh, dc, dpt);
-        else
-            k.rnn_backward(L.mode == RnnMode::rnn_relu, B, H, sh.j0, sh.j1, y + t * B * H, dh,
-                           dpt);
-    });
+                k.lstm_backward(B, H, sh.j0, sh.j1, gates + t * B * GH,
+                                t ? cells + (t - 1) * B * H : c0, cells + t * B * H, dh, dc, dpt);
+            else
+                k.rnn_backward(L.mode == RnnMode::rnn_relu, B, H, sh.j0, sh.j1, y + t * B * H, dh,
+                               dpt);
+        });
+    }
 
     // The weight, input and bias gradients as products over all timesteps.
     const float* dp = dpre.get();
