@@ -115,6 +115,23 @@ int step_shares(const TeamLease& lease, int64_t H) {
     return int(std::min<int64_t>(lease.threads(), std::max<int64_t>(1, ceil_div(H, kRnnBlock))));
 }
 
+// What a recurrence needs: the packed recurrent weight, the team's lease (held as long as this
+// lives), the number of shares and each share's A-packing scratch.
+struct StepTeam {
+    PackedB W;
+    TeamLease lease;
+    int shares;
+    int64_t ap_floats;
+    std::unique_ptr<float[]> ap;
+    StepTeam(int64_t K, int64_t N, const BPacker& pack, int64_t B, int64_t H, double work)
+        : W(K, N, pack),
+          lease(threads_for_work(work, kStepGrain)),
+          shares(step_shares(lease, H)),
+          ap_floats(W.a_scratch_floats(B)),
+          ap(new float[shares * ap_floats]) {}
+    float* scratch(int s) const { return ap.get() + s * ap_floats; }
+};
+
 // rows (rows, G*H) blocked -> out (G*H, cols) torch order, row by row.
 void unblock_rows(const float* rows, int64_t cols, int64_t H, int64_t G, float* out) {
     for (int64_t p = 0; p < G * H; ++p)
@@ -145,18 +162,15 @@ void rnn_forward(const RnnLayer& L, const float* x, const float* h0, const float
     sgemm_packed_b(T * B, GH, I, 1.0f, ConstMat{x, I, 1}, BPacker{pack_gate_rows_transposed, &wih},
                    1.0f, pre, GH);
 
-    const PackedB Whh(H, GH, BPacker{pack_gate_rows_transposed, &whh});
-    const TeamLease lease(threads_for_work(double(B) * double(GH) * double(H), kStepGrain));
-    const int shares = step_shares(lease, H);
-    const int64_t ap_floats = Whh.a_scratch_floats(B);
-    const std::unique_ptr<float[]> ap(new float[shares * ap_floats]);
+    const StepTeam team(H, GH, BPacker{pack_gate_rows_transposed, &whh}, B, H,
+                        double(B) * double(GH) * double(H));
     const RnnTable& k = table();
-    run_steps(shares, T, [&](int64_t t, int s) {
-        const Share sh(s, shares, H, G);
+    run_steps(team.shares, T, [&](int64_t t, int s) {
+        const Share sh(s, team.shares, H, G);
         const float* hp = t ? y + (t - 1) * B * H : h0;
         float* pt = pre + t * B * GH;
-        sgemm_prepacked(B, sh.g0, sh.g1, 1.0f, ConstMat{hp, H, 1}, Whh, 1.0f, pt, GH,
-                        ap.get() + s * ap_floats);
+        sgemm_prepacked(B, sh.g0, sh.g1, 1.0f, ConstMat{hp, H, 1}, team.W, 1.0f, pt, GH,
+                        team.scratch(s));
         if (lstm)
             k.lstm_forward(B, H, sh.j0, sh.j1, pt, t ? cells + (t - 1) * B * H : c0,
                            cells + t * B * H, y + t * B * H);
@@ -197,18 +211,15 @@ void rnn_backward(const RnnLayer& L, const float* x, const float* h0, const floa
     {
         // The team's lease ends with the recurrence: the products after it each take their own (a
         // lease held across them would leave them one thread).
-        const PackedB Whh(GH, H, BPacker{pack_gate_rows, &whh});
-        const TeamLease lease(threads_for_work(double(B) * double(GH) * double(H), kStepGrain));
-        const int shares = step_shares(lease, H);
-        const int64_t ap_floats = Whh.a_scratch_floats(B);
-        const std::unique_ptr<float[]> ap(new float[shares * ap_floats]);
+        const StepTeam team(GH, H, BPacker{pack_gate_rows, &whh}, B, H,
+                            double(B) * double(GH) * double(H));
         const RnnTable& k = table();
         // Steps T-1 .. 0, then dh0 = dpre_0 @ W_hh.
-        run_steps(shares, T + 1, [&](int64_t s, int sidx) {
-            const Share sh(sidx, shares, H, G);
-            float* a = ap.get() + sidx * ap_floats;
+        run_steps(team.shares, T + 1, [&](int64_t s, int sidx) {
+            const Share sh(sidx, team.shares, H, G);
+            float* a = team.scratch(sidx);
             if (s == T) {
-                sgemm_prepacked(B, sh.j0, sh.j1, 1.0f, ConstMat{dpre.get(), GH, 1}, Whh, 0.0f,
+                sgemm_prepacked(B, sh.j0, sh.j1, 1.0f, ConstMat{dpre.get(), GH, 1}, team.W, 0.0f,
                                 dh0, H, a);
                 if (lstm)
                     for (int64_t b = 0; b < B; ++b)
@@ -222,7 +233,7 @@ void rnn_backward(const RnnLayer& L, const float* x, const float* h0, const floa
                     dh[b * H + j] = dyt[b * H + j] + (t == T - 1 && dh_n ? dh_n[b * H + j] : 0.0f);
             if (t < T - 1)
                 sgemm_prepacked(B, sh.j0, sh.j1, 1.0f,
-                                ConstMat{dpre.get() + (t + 1) * B * GH, GH, 1}, Whh, 1.0f, dh,
+                                ConstMat{dpre.get() + (t + 1) * B * GH, GH, 1}, team.W, 1.0f, dh,
                                 H, a);
             float* dpt = dpre.get() + t * B * GH;
             if (lstm)
