@@ -88,6 +88,7 @@ PYBIND11_MODULE(_core, m) {
     tn::bind::bind_conv(m);
     tn::bind::bind_embedding(m);
     tn::bind::bind_rnn(m);
+    tn::bind::bind_attention(m);
     // Fail at import, with the reason, when TURBONN_CPU names a variant that cannot run here.
     try {
         tn::active_isa();

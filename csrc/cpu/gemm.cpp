@@ -273,6 +273,28 @@ void sgemm_prepacked(int64_t M, int64_t n0, int64_t n1, float alpha, ConstMat A,
     }
 }
 
+void TileGemm::pack_a(int64_t M, int64_t K, ConstMat A, float* Ap) const {
+    if (K <= 0) return;
+    for (int64_t i = 0; i < M; i += g->MR)
+        g->pack_a(std::min(g->MR, M - i), K, offset(A, i, 0), Ap + i * K);
+}
+
+void TileGemm::pack_b(int64_t K, int64_t N, ConstMat B, float* Bp) const {
+    if (K <= 0 || N <= 0) return;
+    g->pack_b(K, N, B, Bp);
+}
+
+void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap,
+                        const float* Bp, float beta, float* C, int64_t ldc) const {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) return scale_c(M, N, beta, C, ldc);
+    const int64_t MR = g->MR, NR = g->NR;
+    for (int64_t i = 0; i < M; i += MR)
+        for (int64_t j = 0; j < N; j += NR)
+            g->ukernel(K, Ap + i * K, Bp + j * K, NR, C + i * ldc + j, ldc, std::min(MR, M - i),
+                       std::min(NR, N - j), alpha, beta);
+}
+
 void sgemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, ConstMat B, float beta,
            float* C, int64_t ldc) {
     sgemm_with(gemm_kernel_for(active_isa()), M, N, K, alpha, A, B, beta, C, ldc);

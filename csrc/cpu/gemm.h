@@ -32,6 +32,10 @@ struct BPacker {
 void sgemm_packed_b(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, const BPacker& B,
                     float beta, float* C, int64_t ldc);
 
+// Kernel of a variant (the reference is registered first: an ISA without a packed kernel gets
+// nullptr, which sgemm_with runs as the reference).
+const GemmKernel* gemm_kernel_for(Isa isa);
+
 // B packed once for many products against it (a recurrent weight, which every timestep
 // multiplies): the active variant's micro-panels, K in the driver's equal blocks. The packer is
 // called as for sgemm_packed_b, from several threads at once. Throws std::bad_alloc.
@@ -60,12 +64,26 @@ private:
 void sgemm_prepacked(int64_t M, int64_t n0, int64_t n1, float alpha, ConstMat A, const PackedB& B,
                      float beta, float* C, int64_t ldc, float* ap);
 
+// Small products on packed operands, on the calling thread, for kernels that tile their own
+// work (attention: a query tile against a key tile). Layouts are the micro-kernel's: A in
+// MR-row micro-panels (panel p at Ap + p * MR * K), B in NR-column ones (panel q at
+// Bp + q * NR * K), K whole. Nothing here allocates or throws.
+struct TileGemm {
+    const GemmKernel* g = gemm_kernel_for(active_isa());
+    int64_t MR() const { return g->MR; }
+    int64_t NR() const { return g->NR; }
+    int64_t a_floats(int64_t M, int64_t K) const { return round_up(M, g->MR) * K; }
+    int64_t b_floats(int64_t K, int64_t N) const { return round_up(N, g->NR) * K; }
+    void pack_a(int64_t M, int64_t K, ConstMat A, float* Ap) const;
+    void pack_b(int64_t K, int64_t N, ConstMat B, float* Bp) const;
+    // C (M, N), leading dimension ldc, = alpha * A @ B + beta * C (C not read when beta == 0).
+    void multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap, const float* Bp,
+                  float beta, float* C, int64_t ldc) const;
+};
+
 // The same with an explicit variant; nullptr means the plain-loop reference.
 void sgemm_with(const GemmKernel* kernel, int64_t M, int64_t N, int64_t K, float alpha, ConstMat A,
                 ConstMat B, float beta, float* C, int64_t ldc);
 
-// Kernel of a variant (the reference is registered first: an ISA without a packed kernel gets
-// nullptr, which sgemm_with runs as the reference).
-const GemmKernel* gemm_kernel_for(Isa isa);
 
 }  // namespace tn

@@ -4,6 +4,7 @@
 #include "core/common.h"
 #include "core/loss_types.h"
 #include "core/rnn_types.h"
+#include "core/attention_types.h"
 
 namespace tn::ref {
 
@@ -155,5 +156,17 @@ void rnn_backward(const RnnLayer& L, const float* x, const float* h0, const floa
                   const float* y, const float* ws, const float* dy, const float* dh_n,
                   const float* dc_n, float* dx, float* dh0, float* dc0, float* dw_ih,
                   float* dw_hh, float* db);
+
+}  // namespace tn::ref
+
+namespace tn::ref {
+
+// Scaled dot-product attention (core/attention_types.h). The forward writes out (B, Hq, Tq, Dv)
+// and lse (B, Hq, Tq): each query's log-sum-exp of its scaled, masked scores (+inf for a query
+// that sees no key). The backward takes dout and the forward's out and lse and overwrites dq,
+// dk, dv (a key/value head shared by several query heads gets their sum).
+void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads out, float* lse);
+void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out,
+                        const float* lse, Heads dout, MutHeads dq, MutHeads dk, MutHeads dv);
 
 }  // namespace tn::ref

@@ -1,0 +1,246 @@
+// Flash attention on the CPU (plan in attention.h): tile sizes, the per-pair packing of keys,
+// values, queries and output gradients into micro-kernel panels, and the forward and backward
+// drivers. The row operations live in attention_impl.h, compiled per CPU variant; the products
+// run on TileGemm (cpu/gemm.h).
+#include "cpu/attention.h"
+#include "core/dispatch.h"
+#include "core/parallel.h"
+#include "cpu/gemm.h"
+
+#define TN_ISA_NS generic
+#include "cpu/attention_impl.h"
+#undef TN_ISA_NS
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <new>
+
+namespace tn {
+
+TN_ISA_TABLE(AttentionTable, attention_table)
+
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// Tile sizes: queries in whole micro-panels (about 64 rows), keys in whole panels (64
+// columns): a tile's scores stay in L1 and each product is a few dozen micro-kernel calls.
+struct Tiles {
+    TileGemm tg;
+    int64_t BQ = tg.MR() * std::max<int64_t>(1, 64 / tg.MR());
+    int64_t BK = round_up(64, tg.NR());
+};
+
+// The scratch of one thread, carved from thread_scratch(0): null when memory ran out.
+struct Arena {
+    float* next;
+    float* take(int64_t n) {
+        float* p = next;
+        next += round_up(std::max<int64_t>(n, 1), 16);  // 64-byte steps
+        return p;
+    }
+};
+
+// Adds the mask and the causal cut to a tile of scores: rows [i0, i0 + rows) x keys
+// [j0, j0 + cols) of pair (b, h).
+void mask_tile(const Attention& a, int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0,
+               int64_t cols, float* S, int64_t ld) {
+    if (a.mask)
+        for (int64_t r = 0; r < rows; ++r) {
+            const float* mrow = a.mask + b * a.mb + h * a.mh + (i0 + r) * a.mq + j0 * a.mk;
+            float* TN_RESTRICT s = S + r * ld;
+            if (a.mk == 1)
+                for (int64_t c = 0; c < cols; ++c) s[c] += mrow[c];
+            else
+                for (int64_t c = 0; c < cols; ++c) s[c] += mrow[c * a.mk];
+        }
+    if (a.causal && j0 + cols - 1 > i0)
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = std::max<int64_t>(0, i0 + r + 1 - j0); c < cols; ++c)
+                S[r * ld + c] = -kInf;
+}
+
+// Multiplies a tile of probabilities by the dropout keep mask scaled by 1 / (1 - p).
+void dropout_tile(const Attention& a, int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0,
+                  int64_t cols, float* P, int64_t ld) {
+    const float keep = 1.0f / (1.0f - a.dropout_p);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+            P[r * ld + c] *= attention_keep(a, b, h, i0 + r, j0 + c) ? keep : 0.0f;
+}
+
+// Keys visible to query rows [i0, i1) (causal: up to row i1 - 1).
+int64_t key_end(const Attention& a, int64_t i1) { return a.causal ? std::min(a.Tk, i1) : a.Tk; }
+
+// Runs fn(item, arena) for items [0, n) across threads, each with `floats` of scratch; throws
+// std::bad_alloc after the parallel region when some thread could not get its scratch.
+template <typename Fn>
+void for_items(int64_t n, double work_per_item, int64_t floats, Fn&& fn) {
+    std::atomic<bool> oom{false};
+    const int64_t grain = std::max<int64_t>(1, int64_t((1 << 20) / std::max(1.0, work_per_item)));
+    parallel_chunks(n, grain, [&](int64_t i0, int64_t i1) {
+        float* base = thread_scratch(0, static_cast<std::size_t>(floats));
+        if (!base) {
+            oom.store(true);
+            return;
+        }
+        for (int64_t i = i0; i < i1; ++i) {
+            Arena arena{base};
+            fn(i, arena);
+        }
+    });
+    if (oom.load()) throw std::bad_alloc();
+}
+
+}  // namespace
+
+void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads out, float* lse) {
+    const Tiles t;
+    const TileGemm& tg = t.tg;
+    const int64_t D = a.D, Dv = a.Dv, BQ = t.BQ, BK = t.BK;
+    const int64_t DvR = round_up(Dv, tg.NR());
+    const int64_t floats = round_up(a.Tk, BK) * (D + DvR) + tg.a_floats(BQ, D) +
+                           BQ * (BK + Dv + 3) + tg.a_floats(BQ, BK) + 8 * 16;
+    const AttentionTable& rows = table();
+    const double work = double(a.Tq) * double(a.Tk) * double(D + Dv);
+    for_items(a.B * a.Hq, work, floats, [&](int64_t item, Arena& ar) {
+        const int64_t b = item / a.Hq, h = item % a.Hq, hk = h / (a.Hq / a.Hk);
+        float* KT = ar.take(round_up(a.Tk, BK) * D);  // key tile j's panels at KT + j0 * D
+        float* Vp = ar.take(round_up(a.Tk, BK) * DvR);
+        float* Qp = ar.take(tg.a_floats(BQ, D));
+        float* S = ar.take(BQ * BK);
+        float* acc = ar.take(BQ * Dv);
+        float* m = ar.take(BQ);
+        float* l = ar.take(BQ);
+        float* alpha = ar.take(BQ);
+        float* Pp = ar.take(tg.a_floats(BQ, BK));
+        for (int64_t j0 = 0; j0 < a.Tk; j0 += BK) {
+            const int64_t bk = std::min(BK, a.Tk - j0);
+            tg.pack_b(D, bk, ConstMat{k.row(b, hk, j0), 1, k.st}, KT + j0 * D);
+            tg.pack_b(bk, Dv, ConstMat{v.row(b, hk, j0), v.st, 1}, Vp + j0 * DvR);
+        }
+        for (int64_t i0 = 0; i0 < a.Tq; i0 += BQ) {
+            const int64_t bq = std::min(BQ, a.Tq - i0);
+            tg.pack_a(bq, D, ConstMat{q.row(b, h, i0), q.st, 1}, Qp);
+            std::fill(m, m + bq, -kInf);
+            std::fill(l, l + bq, 0.0f);
+            std::fill(acc, acc + bq * Dv, 0.0f);
+            // Whole key tiles (their packed panels have the tile's K), the causal cut inside
+            // the diagonal one applied by mask_tile.
+            const int64_t jend = key_end(a, i0 + bq);
+            for (int64_t j0 = 0; j0 < jend; j0 += BK) {
+                const int64_t bk = std::min(BK, a.Tk - j0);
+                tg.multiply(bq, bk, D, a.scale, Qp, KT + j0 * D, 0.0f, S, BK);
+                mask_tile(a, b, h, i0, bq, j0, bk, S, BK);
+                rows.online_softmax(bq, bk, S, BK, m, l, alpha);
+                for (int64_t r = 0; r < bq; ++r)
+                    if (alpha[r] != 1.0f)
+                        for (int64_t f = 0; f < Dv; ++f) acc[r * Dv + f] *= alpha[r];
+                if (a.dropout_p > 0.0f) dropout_tile(a, b, h, i0, bq, j0, bk, S, BK);
+                tg.pack_a(bq, bk, ConstMat{S, BK, 1}, Pp);
+                tg.multiply(bq, Dv, bk, 1.0f, Pp, Vp + j0 * DvR, 1.0f, acc, Dv);
+            }
+            for (int64_t r = 0; r < bq; ++r) {
+                float* o = out.row(b, h, i0 + r);
+                const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+                for (int64_t f = 0; f < Dv; ++f) o[f] = acc[r * Dv + f] * inv;
+                lse[(b * a.Hq + h) * a.Tq + i0 + r] = l[r] > 0.0f ? m[r] + std::log(l[r]) : kInf;
+            }
+        }
+    });
+}
+
+void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out,
+                        const float* lse, Heads dout, MutHeads dq, MutHeads dk, MutHeads dv) {
+    const Tiles t;
+    const TileGemm& tg = t.tg;
+    const int64_t D = a.D, Dv = a.Dv, BQ = t.BQ, BK = t.BK, G = a.Hq / a.Hk;
+    const int64_t DR = round_up(D, tg.NR()), DvR = round_up(Dv, tg.NR());
+    const int64_t TqR = round_up(a.Tq, BQ), TkR = round_up(a.Tk, BK);
+    const int64_t floats = TkR * (D + DR + Dv) + TqR * (D + DR + Dv + DvR + 1) + 2 * BQ * BK +
+                           3 * tg.a_floats(std::max(BQ, BK), std::max(BQ, BK)) + 16 * 16;
+    const AttentionTable& rows = table();
+    const double work = double(G) * double(a.Tq) * double(a.Tk) * double(2 * D + 2 * Dv);
+    // Items are (batch, key/value head): the query heads sharing a key/value head add into
+    // its dk and dv, so one thread takes them all.
+    for_items(a.B * a.Hk, work, floats, [&](int64_t item, Arena& ar) {
+        const int64_t b = item / a.Hk, hk = item % a.Hk;
+        float* KT = ar.take(TkR * D);   // K^T panels (scores)
+        float* Kb = ar.take(TkR * DR);  // K panels (dq)
+        float* VT = ar.take(TkR * Dv);  // V^T panels (dP)
+        float* Qa = ar.take(TqR * D);   // Q as A (scores)
+        float* Qb = ar.take(TqR * DR);  // Q panels (dk)
+        float* Oa = ar.take(TqR * Dv);  // dout as A (dP)
+        float* Ob = ar.take(TqR * DvR); // dout panels (dv)
+        float* Drow = ar.take(TqR);
+        float* S = ar.take(BQ * BK);
+        float* dP = ar.take(BQ * BK);
+        const int64_t pf = tg.a_floats(std::max(BQ, BK), std::max(BQ, BK));
+        float* Pd = ar.take(pf);   // packed (dropped) P^T
+        float* dSa = ar.take(pf);  // packed dS
+        float* dSt = ar.take(pf);  // packed dS^T
+        for (int64_t j = 0; j < a.Tk; ++j) {
+            std::fill(dk.row(b, hk, j), dk.row(b, hk, j) + D, 0.0f);
+            std::fill(dv.row(b, hk, j), dv.row(b, hk, j) + Dv, 0.0f);
+        }
+        for (int64_t j0 = 0; j0 < a.Tk; j0 += BK) {
+            const int64_t bk = std::min(BK, a.Tk - j0);
+            tg.pack_b(D, bk, ConstMat{k.row(b, hk, j0), 1, k.st}, KT + j0 * D);
+            tg.pack_b(bk, D, ConstMat{k.row(b, hk, j0), k.st, 1}, Kb + j0 * DR);
+            tg.pack_b(Dv, bk, ConstMat{v.row(b, hk, j0), 1, v.st}, VT + j0 * Dv);
+        }
+        for (int64_t h = hk * G; h < (hk + 1) * G; ++h) {
+            const float* L = lse + (b * a.Hq + h) * a.Tq;
+            for (int64_t i = 0; i < a.Tq; ++i) {
+                std::fill(dq.row(b, h, i), dq.row(b, h, i) + D, 0.0f);
+                const float *go = dout.row(b, h, i), *o = out.row(b, h, i);
+                float s = 0.0f;
+                for (int64_t f = 0; f < Dv; ++f) s += go[f] * o[f];
+                Drow[i] = s;
+            }
+            for (int64_t i0 = 0; i0 < a.Tq; i0 += BQ) {
+                const int64_t bq = std::min(BQ, a.Tq - i0);
+                tg.pack_a(bq, D, ConstMat{q.row(b, h, i0), q.st, 1}, Qa + i0 * D);
+                tg.pack_b(bq, D, ConstMat{q.row(b, h, i0), q.st, 1}, Qb + i0 * DR);
+                tg.pack_a(bq, Dv, ConstMat{dout.row(b, h, i0), dout.st, 1}, Oa + i0 * Dv);
+                tg.pack_b(bq, Dv, ConstMat{dout.row(b, h, i0), dout.st, 1}, Ob + i0 * DvR);
+            }
+            for (int64_t j0 = 0; j0 < a.Tk; j0 += BK) {
+                const int64_t bk = std::min(BK, a.Tk - j0);
+                // causal: query rows before j0 see none of these keys
+                const int64_t istart = a.causal ? (std::min(j0, a.Tq) / BQ) * BQ : 0;
+                for (int64_t i0 = istart; i0 < a.Tq; i0 += BQ) {
+                    const int64_t bq = std::min(BQ, a.Tq - i0);
+                    tg.multiply(bq, bk, D, a.scale, Qa + i0 * D, KT + j0 * D, 0.0f, S, BK);
+                    mask_tile(a, b, h, i0, bq, j0, bk, S, BK);
+                    rows.exp_rows(bq, bk, S, BK, L + i0);
+                    // dP = dout_i @ V_j^T, then (with dropout) both P and dP take the mask
+                    tg.multiply(bq, bk, Dv, 1.0f, Oa + i0 * Dv, VT + j0 * Dv, 0.0f, dP, BK);
+                    if (a.dropout_p > 0.0f) {
+                        dropout_tile(a, b, h, i0, bq, j0, bk, dP, BK);
+                        // dv_j += (P * Z)^T dout_i: the dropped probabilities, kept in dSt's
+                        // place until dS needs it
+                        std::copy(S, S + BQ * BK, dSa);
+                        dropout_tile(a, b, h, i0, bq, j0, bk, dSa, BK);
+                        tg.pack_a(bk, bq, ConstMat{dSa, 1, BK}, Pd);
+                    } else {
+                        tg.pack_a(bk, bq, ConstMat{S, 1, BK}, Pd);
+                    }
+                    tg.multiply(bk, Dv, bq, 1.0f, Pd, Ob + i0 * DvR, 1.0f, dv.row(b, hk, j0),
+                                dv.st);
+                    rows.softmax_grad(bq, bk, S, dP, BK, Drow + i0);
+                    tg.pack_a(bq, bk, ConstMat{dP, BK, 1}, dSa);
+                    tg.pack_a(bk, bq, ConstMat{dP, 1, BK}, dSt);
+                    tg.multiply(bq, D, bk, a.scale, dSa, Kb + j0 * DR, 1.0f, dq.row(b, h, i0),
+                                dq.st);
+                    tg.multiply(bk, D, bq, a.scale, dSt, Qb + i0 * DR, 1.0f, dk.row(b, hk, j0),
+                                dk.st);
+                }
+            }
+        }
+    });
+}
+
+}  // namespace tn

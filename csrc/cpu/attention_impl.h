@@ -1,0 +1,81 @@
+// The row operations of flash attention (online softmax, recomputed probabilities, softmax
+// gradient) written once and compiled once per CPU variant: attention.cpp includes this file
+// as tn::generic, isa/attention_avx2.cpp and isa/attention_avx512.cpp as tn::avx2 and
+// tn::avx512 with their flags. Define TN_ISA_NS before including it.
+#include "cpu/attention.h"
+#include "cpu/exp_impl.h"
+
+#include <limits>
+
+#ifndef TN_ISA_NS
+#error "define TN_ISA_NS (generic, avx2 or avx512) before including cpu/attention_impl.h"
+#endif
+
+namespace tn::TN_ISA_NS {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+inline float row_max(const float* TN_RESTRICT s, int64_t n, float init) {
+    float mx = init;
+    for (int64_t c = 0; c < n; ++c) mx = s[c] > mx ? s[c] : mx;
+    return mx;
+}
+
+// s = exp(s - shift) in place, returning the sum (shift finite; s - shift <= 0 up to rounding).
+inline float exp_shifted(float* TN_RESTRICT s, int64_t n, float shift) {
+    float sum = 0.0f;
+    for (int64_t c = 0; c < n; ++c) {
+        const float x = s[c] - shift;
+        const float e = exp_nonpositive(x < 0.0f ? x : 0.0f);
+        s[c] = x != x ? x : e;  // NaN in, NaN out
+        sum += s[c];
+    }
+    return sum;
+}
+
+void online_softmax(int64_t rows, int64_t cols, float* S, int64_t ld, float* m, float* l,
+                    float* alpha) {
+    for (int64_t r = 0; r < rows; ++r) {
+        float* s = S + r * ld;
+        const float mx = row_max(s, cols, m[r]);
+        if (mx == kNegInf) {  // nothing visible yet
+            for (int64_t c = 0; c < cols; ++c) s[c] = 0.0f;
+            alpha[r] = 1.0f;
+            continue;
+        }
+        alpha[r] = m[r] == kNegInf ? 0.0f : exp_nonpositive(m[r] - mx);
+        l[r] = l[r] * alpha[r] + exp_shifted(s, cols, mx);
+        m[r] = mx;
+    }
+}
+
+void exp_rows(int64_t rows, int64_t cols, float* S, int64_t ld, const float* lse) {
+    for (int64_t r = 0; r < rows; ++r) {
+        float* s = S + r * ld;
+        if (lse[r] == std::numeric_limits<float>::infinity()) {
+            for (int64_t c = 0; c < cols; ++c) s[c] = 0.0f;
+            continue;
+        }
+        exp_shifted(s, cols, lse[r]);
+    }
+}
+
+void softmax_grad(int64_t rows, int64_t cols, const float* P, float* dP, int64_t ld,
+                  const float* Drow) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* TN_RESTRICT p = P + r * ld;
+        float* TN_RESTRICT d = dP + r * ld;
+        const float D = Drow[r];
+        for (int64_t c = 0; c < cols; ++c) d[c] = p[c] * (d[c] - D);
+    }
+}
+
+}  // namespace
+
+const AttentionTable& attention_table() {
+    static const AttentionTable t{online_softmax, exp_rows, softmax_grad};
+    return t;
+}
+
+}  // namespace tn::TN_ISA_NS
