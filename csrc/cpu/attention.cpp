@@ -30,7 +30,7 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 struct Tiles {
     TileGemm tg;
     int64_t BQ = tg.MR() * std::max<int64_t>(1, 64 / tg.MR());
-    int64_t BK = round_up(64, tg.NR());
+    int64_t BK = round_up(128, tg.NR());
 };
 
 // The scratch of one thread, carved from thread_scratch(0): null when memory ran out.
@@ -69,6 +69,13 @@ void dropout_tile(const Attention& a, int64_t b, int64_t h, int64_t i0, int64_t 
     for (int64_t r = 0; r < rows; ++r)
         for (int64_t c = 0; c < cols; ++c)
             P[r * ld + c] *= attention_keep(a, b, h, i0 + r, j0 + c) ? keep : 0.0f;
+}
+
+using Band = TileGemm::Band;
+
+// The causal band of a tile product (none without causality).
+Band band(const Attention& a, Band::Kind kind, int64_t off) {
+    return a.causal ? Band{kind, off} : Band{};
 }
 
 // Keys visible to query rows [i0, i1) (causal: up to row i1 - 1).
@@ -132,15 +139,15 @@ void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads o
             const int64_t jend = key_end(a, i0 + bq);
             for (int64_t j0 = 0; j0 < jend; j0 += BK) {
                 const int64_t bk = std::min(BK, a.Tk - j0);
-                tg.multiply(bq, bk, D, a.scale, Qp, KT + j0 * D, 0.0f, S, BK);
+                const Band cols = band(a, Band::cols, i0 - j0);
+                tg.multiply(bq, bk, D, a.scale, Qp, KT + j0 * D, 0.0f, S, BK, cols);
                 mask_tile(a, b, h, i0, bq, j0, bk, S, BK);
                 rows.online_softmax(bq, bk, S, BK, m, l, alpha);
-                for (int64_t r = 0; r < bq; ++r)
-                    if (alpha[r] != 1.0f)
-                        for (int64_t f = 0; f < Dv; ++f) acc[r * Dv + f] *= alpha[r];
+                rows.rescale_rows(bq, Dv, acc, Dv, alpha);
                 if (a.dropout_p > 0.0f) dropout_tile(a, b, h, i0, bq, j0, bk, S, BK);
                 tg.pack_a(bq, bk, ConstMat{S, BK, 1}, Pp);
-                tg.multiply(bq, Dv, bk, 1.0f, Pp, Vp + j0 * DvR, 1.0f, acc, Dv);
+                tg.multiply(bq, Dv, bk, 1.0f, Pp, Vp + j0 * DvR, 1.0f, acc, Dv,
+                            band(a, Band::k_upper, i0 - j0));
             }
             for (int64_t r = 0; r < bq; ++r) {
                 float* o = out.row(b, h, i0 + r);
@@ -213,11 +220,14 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                 const int64_t istart = a.causal ? (std::min(j0, a.Tq) / BQ) * BQ : 0;
                 for (int64_t i0 = istart; i0 < a.Tq; i0 += BQ) {
                     const int64_t bq = std::min(BQ, a.Tq - i0);
-                    tg.multiply(bq, bk, D, a.scale, Qa + i0 * D, KT + j0 * D, 0.0f, S, BK);
+                    const Band cols = band(a, Band::cols, i0 - j0);
+                    const Band upper = band(a, Band::k_upper, i0 - j0);
+                    const Band lower = band(a, Band::k_lower, j0 - i0);
+                    tg.multiply(bq, bk, D, a.scale, Qa + i0 * D, KT + j0 * D, 0.0f, S, BK, cols);
                     mask_tile(a, b, h, i0, bq, j0, bk, S, BK);
                     rows.exp_rows(bq, bk, S, BK, L + i0);
                     // dP = dout_i @ V_j^T, then (with dropout) both P and dP take the mask
-                    tg.multiply(bq, bk, Dv, 1.0f, Oa + i0 * Dv, VT + j0 * Dv, 0.0f, dP, BK);
+                    tg.multiply(bq, bk, Dv, 1.0f, Oa + i0 * Dv, VT + j0 * Dv, 0.0f, dP, BK, cols);
                     if (a.dropout_p > 0.0f) {
                         dropout_tile(a, b, h, i0, bq, j0, bk, dP, BK);
                         // dv_j += (P * Z)^T dout_i: the dropped probabilities, kept in dSt's
@@ -229,14 +239,14 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                         tg.pack_a(bk, bq, ConstMat{S, 1, BK}, Pd);
                     }
                     tg.multiply(bk, Dv, bq, 1.0f, Pd, Ob + i0 * DvR, 1.0f, dv.row(b, hk, j0),
-                                dv.st);
+                                dv.st, lower);
                     rows.softmax_grad(bq, bk, S, dP, BK, Drow + i0);
                     tg.pack_a(bq, bk, ConstMat{dP, BK, 1}, dSa);
                     tg.pack_a(bk, bq, ConstMat{dP, 1, BK}, dSt);
                     tg.multiply(bq, D, bk, a.scale, dSa, Kb + j0 * DR, 1.0f, dq.row(b, h, i0),
-                                dq.st);
+                                dq.st, upper);
                     tg.multiply(bk, D, bq, a.scale, dSt, Qb + i0 * DR, 1.0f, dk.row(b, hk, j0),
-                                dk.st);
+                                dk.st, lower);
                 }
             }
         }

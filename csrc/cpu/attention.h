@@ -24,6 +24,8 @@ struct AttentionTable {
     // row's output accumulator (1 for a row that has seen no key yet, whose P is 0).
     void (*online_softmax)(int64_t rows, int64_t cols, float* S, int64_t ld, float* m, float* l,
                            float* alpha);
+    // A's rows times factor[r] (rows whose factor is 1 untouched).
+    void (*rescale_rows)(int64_t rows, int64_t cols, float* A, int64_t ld, const float* factor);
     // S = exp(S - lse[r]) (0 for a row whose lse is +inf).
     void (*exp_rows)(int64_t rows, int64_t cols, float* S, int64_t ld, const float* lse);
     // dP = P * (dP - Drow[r]): the softmax gradient.

@@ -16,21 +16,51 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
+// Reductions keep kLanes partial results (one vector's worth) so the compiler vectorises them
+// without reassociating floats on its own (strict IEEE code keeps a scalar chain otherwise).
+constexpr int64_t kLanes = 16;
+
+// lane[0] op ... op lane[15] as a tree of 4 dependent steps (each one vector operation), not a
+// chain of 16.
+template <typename Op>
+TN_ALWAYS_INLINE float reduce_lanes(float* lane, Op op) {
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; ++u) lane[u] = op(lane[u], lane[u + 8]);
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) lane[u] = op(lane[u], lane[u + 4]);
+    lane[0] = op(lane[0], lane[2]);
+    lane[1] = op(lane[1], lane[3]);
+    return op(lane[0], lane[1]);
+}
+
 inline float row_max(const float* TN_RESTRICT s, int64_t n, float init) {
-    float mx = init;
-    for (int64_t c = 0; c < n; ++c) mx = s[c] > mx ? s[c] : mx;
+    float lane[kLanes];
+    for (int64_t u = 0; u < kLanes; ++u) lane[u] = init;
+    int64_t c = 0;
+    for (; c + kLanes <= n; c += kLanes)
+        for (int64_t u = 0; u < kLanes; ++u) lane[u] = s[c + u] > lane[u] ? s[c + u] : lane[u];
+    float mx = reduce_lanes(lane, [](float a, float b) { return a > b ? a : b; });
+    for (; c < n; ++c) mx = s[c] > mx ? s[c] : mx;
     return mx;
+}
+
+inline float exp_one(float s, float shift) {
+    const float x = s - shift;
+    const float e = exp_nonpositive(x < 0.0f ? x : 0.0f);
+    return x != x ? x : e;  // NaN in, NaN out
 }
 
 // s = exp(s - shift) in place, returning the sum (shift finite; s - shift <= 0 up to rounding).
 inline float exp_shifted(float* TN_RESTRICT s, int64_t n, float shift) {
-    float sum = 0.0f;
-    for (int64_t c = 0; c < n; ++c) {
-        const float x = s[c] - shift;
-        const float e = exp_nonpositive(x < 0.0f ? x : 0.0f);
-        s[c] = x != x ? x : e;  // NaN in, NaN out
-        sum += s[c];
-    }
+    float lane[kLanes] = {};
+    int64_t c = 0;
+    for (; c + kLanes <= n; c += kLanes)
+        for (int64_t u = 0; u < kLanes; ++u) {
+            s[c + u] = exp_one(s[c + u], shift);
+            lane[u] += s[c + u];
+        }
+    float sum = reduce_lanes(lane, [](float a, float b) { return a + b; });
+    for (; c < n; ++c) sum += (s[c] = exp_one(s[c], shift));
     return sum;
 }
 
@@ -47,6 +77,15 @@ void online_softmax(int64_t rows, int64_t cols, float* S, int64_t ld, float* m, 
         alpha[r] = m[r] == kNegInf ? 0.0f : exp_nonpositive(m[r] - mx);
         l[r] = l[r] * alpha[r] + exp_shifted(s, cols, mx);
         m[r] = mx;
+    }
+}
+
+void rescale_rows(int64_t rows, int64_t cols, float* A, int64_t ld, const float* factor) {
+    for (int64_t r = 0; r < rows; ++r) {
+        if (factor[r] == 1.0f) continue;
+        float* TN_RESTRICT a = A + r * ld;
+        const float f = factor[r];
+        for (int64_t c = 0; c < cols; ++c) a[c] *= f;
     }
 }
 
@@ -74,7 +113,7 @@ void softmax_grad(int64_t rows, int64_t cols, const float* P, float* dP, int64_t
 }  // namespace
 
 const AttentionTable& attention_table() {
-    static const AttentionTable t{online_softmax, exp_rows, softmax_grad};
+    static const AttentionTable t{online_softmax, rescale_rows, exp_rows, softmax_grad};
     return t;
 }
 

@@ -285,14 +285,28 @@ void TileGemm::pack_b(int64_t K, int64_t N, ConstMat B, float* Bp) const {
 }
 
 void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap,
-                        const float* Bp, float beta, float* C, int64_t ldc) const {
+                        const float* Bp, float beta, float* C, int64_t ldc, Band band) const {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) return scale_c(M, N, beta, C, ldc);
     const int64_t MR = g->MR, NR = g->NR;
-    for (int64_t i = 0; i < M; i += MR)
-        for (int64_t j = 0; j < N; j += NR)
-            g->ukernel(K, Ap + i * K, Bp + j * K, NR, C + i * ldc + j, ldc, std::min(MR, M - i),
-                       std::min(NR, N - j), alpha, beta);
+    for (int64_t i = 0; i < M; i += MR) {
+        const int64_t mr = std::min(MR, M - i);
+        int64_t n_end = N, k0 = 0, k1 = K;
+        if (band.kind == Band::cols) n_end = std::min(N, std::max<int64_t>(0, i + mr + band.off));
+        if (band.kind == Band::k_upper) k1 = std::min(K, i + mr + band.off);
+        if (band.kind == Band::k_lower) k0 = std::max<int64_t>(0, i + band.off);
+        if (k1 <= k0) {  // these rows need no term of the sum
+            scale_c(mr, N, beta, C + i * ldc, ldc);
+            continue;
+        }
+        if (n_end < N && beta == 0.0f)  // past the band: defined zeros, not stale values
+            for (int64_t r = 0; r < mr; ++r)
+                std::fill(C + (i + r) * ldc + round_up(n_end, NR) * (n_end > 0),
+                          C + (i + r) * ldc + N, 0.0f);
+        for (int64_t j = 0; j < n_end; j += NR)
+            g->ukernel(k1 - k0, Ap + i * K + k0 * MR, Bp + j * K + k0 * NR, NR, C + i * ldc + j,
+                       ldc, mr, std::min(NR, N - j), alpha, beta);
+    }
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, float alpha, ConstMat A, ConstMat B, float beta,

@@ -76,9 +76,19 @@ struct TileGemm {
     int64_t b_floats(int64_t K, int64_t N) const { return round_up(N, g->NR) * K; }
     void pack_a(int64_t M, int64_t K, ConstMat A, float* Ap) const;
     void pack_b(int64_t K, int64_t N, ConstMat B, float* Bp) const;
+    // Which part of a product a causal (triangular) pattern needs, for row i of C:
+    //   cols:    C[i, j] only for j <= i + off (micro-tiles wholly past that are not computed:
+    //            zeros when beta == 0, else left as they were);
+    //   k_upper: the sum over k <= i + off only;  k_lower: over k >= i + off only.
+    // Rows are rounded out to whole micro-panels, so a few masked terms are still computed;
+    // callers mask those (they multiply zeros, or land in scores set to -inf).
+    struct Band {
+        enum Kind { none, cols, k_upper, k_lower } kind;  // Band{} is none
+        int64_t off;
+    };
     // C (M, N), leading dimension ldc, = alpha * A @ B + beta * C (C not read when beta == 0).
     void multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap, const float* Bp,
-                  float beta, float* C, int64_t ldc) const;
+                  float beta, float* C, int64_t ldc, Band band = {}) const;
 };
 
 // The same with an explicit variant; nullptr means the plain-loop reference.
