@@ -299,10 +299,10 @@ void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const floa
             scale_c(mr, N, beta, C + i * ldc, ldc);
             continue;
         }
-        if (n_end < N && beta == 0.0f)  // past the band: defined zeros, not stale values
+        const int64_t computed = std::min(N, round_up(n_end, NR));
+        if (computed < N && beta == 0.0f)  // past the band: defined zeros, not stale values
             for (int64_t r = 0; r < mr; ++r)
-                std::fill(C + (i + r) * ldc + round_up(n_end, NR) * (n_end > 0),
-                          C + (i + r) * ldc + N, 0.0f);
+                std::fill(C + (i + r) * ldc + computed, C + (i + r) * ldc + N, 0.0f);
         for (int64_t j = 0; j < n_end; j += NR)
             g->ukernel(k1 - k0, Ap + i * K + k0 * MR, Bp + j * K + k0 * NR, NR, C + i * ldc + j,
                        ldc, mr, std::min(NR, N - j), alpha, beta);
