@@ -33,14 +33,17 @@ TN_ALWAYS_INLINE float reduce_lanes(float* lane, Op op) {
     return op(lane[0], lane[1]);
 }
 
+// The larger of a and b, NaN winning (a row with a NaN score must give NaN, not be skipped).
+inline float max_nan(float a, float b) { return (b > a || b != b) ? b : a; }
+
 inline float row_max(const float* TN_RESTRICT s, int64_t n, float init) {
     float lane[kLanes];
     for (int64_t u = 0; u < kLanes; ++u) lane[u] = init;
     int64_t c = 0;
     for (; c + kLanes <= n; c += kLanes)
-        for (int64_t u = 0; u < kLanes; ++u) lane[u] = s[c + u] > lane[u] ? s[c + u] : lane[u];
-    float mx = reduce_lanes(lane, [](float a, float b) { return a > b ? a : b; });
-    for (; c < n; ++c) mx = s[c] > mx ? s[c] : mx;
+        for (int64_t u = 0; u < kLanes; ++u) lane[u] = max_nan(lane[u], s[c + u]);
+    float mx = reduce_lanes(lane, [](float a, float b) { return max_nan(a, b); });
+    for (; c < n; ++c) mx = max_nan(mx, s[c]);
     return mx;
 }
 

@@ -14,6 +14,7 @@ from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .pooling import AvgPool2d, MaxPool2d
 from .sparse import Embedding
 from .rnn import LSTM, RNN, RNNBase
+from .attention import MultiheadAttention
 from .module import Module, Parameter
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Identity",
     "Dropout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "Conv2d",
     "MaxPool2d", "AvgPool2d", "Embedding", "RNNBase", "RNN", "LSTM",
+    "MultiheadAttention",
 ]

@@ -474,3 +474,4 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 from ._conv_functional import conv2d  # noqa: E402  (conv2d lives in its own file)
 from ._pool_functional import avg_pool2d, max_pool2d  # noqa: E402  (pooling lives in its own file)
 from ._embedding_functional import embedding  # noqa: E402  (embedding lives in its own file)
+from ._attention_functional import scaled_dot_product_attention  # noqa: E402  (own file)
