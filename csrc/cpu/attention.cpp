@@ -72,6 +72,7 @@ void dropout_tile(const Attention& a, int64_t b, int64_t h, int64_t i0, int64_t 
 }
 
 using Band = TileGemm::Band;
+using TileB = TileGemm::B;
 
 // The causal band of a tile product (none without causality).
 Band band(const Attention& a, Band::Kind kind, int64_t off) {
@@ -108,14 +109,15 @@ void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads o
     const TileGemm& tg = t.tg;
     const int64_t D = a.D, Dv = a.Dv, BQ = t.BQ, BK = t.BK;
     const int64_t DvR = round_up(Dv, tg.NR());
-    const int64_t floats = round_up(a.Tk, BK) * (D + DvR) + tg.a_floats(BQ, D) +
+    const bool direct = tg.reads_b_in_place();  // row-major B operands need no packing
+    const int64_t floats = round_up(a.Tk, BK) * (D + (direct ? 0 : DvR)) + tg.a_floats(BQ, D) +
                            BQ * (BK + Dv + 3) + tg.a_floats(BQ, BK) + 8 * 16;
     const AttentionTable& rows = table();
     const double work = double(a.Tq) * double(a.Tk) * double(D + Dv);
     for_items(a.B * a.Hq, work, floats, [&](int64_t item, Arena& ar) {
         const int64_t b = item / a.Hq, h = item % a.Hq, hk = h / (a.Hq / a.Hk);
         float* KT = ar.take(round_up(a.Tk, BK) * D);  // key tile j's panels at KT + j0 * D
-        float* Vp = ar.take(round_up(a.Tk, BK) * DvR);
+        float* Vp = direct ? nullptr : ar.take(round_up(a.Tk, BK) * DvR);
         float* Qp = ar.take(tg.a_floats(BQ, D));
         float* S = ar.take(BQ * BK);
         float* acc = ar.take(BQ * Dv);
@@ -126,8 +128,12 @@ void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads o
         for (int64_t j0 = 0; j0 < a.Tk; j0 += BK) {
             const int64_t bk = std::min(BK, a.Tk - j0);
             tg.pack_b(D, bk, ConstMat{k.row(b, hk, j0), 1, k.st}, KT + j0 * D);
-            tg.pack_b(bk, Dv, ConstMat{v.row(b, hk, j0), v.st, 1}, Vp + j0 * DvR);
+            if (!direct) tg.pack_b(bk, Dv, ConstMat{v.row(b, hk, j0), v.st, 1}, Vp + j0 * DvR);
         }
+        // V tile j as the B of P @ V: its rows in place, or its packed panels.
+        const auto vtile = [&](int64_t j0) {
+            return direct ? TileB{v.row(b, hk, j0), v.st} : TileB{Vp + j0 * DvR, 0};
+        };
         for (int64_t i0 = 0; i0 < a.Tq; i0 += BQ) {
             const int64_t bq = std::min(BQ, a.Tq - i0);
             tg.pack_a(bq, D, ConstMat{q.row(b, h, i0), q.st, 1}, Qp);
@@ -146,7 +152,7 @@ void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads o
                 rows.rescale_rows(bq, Dv, acc, Dv, alpha);
                 if (a.dropout_p > 0.0f) dropout_tile(a, b, h, i0, bq, j0, bk, S, BK);
                 tg.pack_a(bq, bk, ConstMat{S, BK, 1}, Pp);
-                tg.multiply(bq, Dv, bk, 1.0f, Pp, Vp + j0 * DvR, 1.0f, acc, Dv,
+                tg.multiply(bq, Dv, bk, 1.0f, Pp, vtile(j0), 1.0f, acc, Dv,
                             band(a, Band::k_upper, i0 - j0));
             }
             for (int64_t r = 0; r < bq; ++r) {
@@ -166,7 +172,9 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
     const int64_t D = a.D, Dv = a.Dv, BQ = t.BQ, BK = t.BK, G = a.Hq / a.Hk;
     const int64_t DR = round_up(D, tg.NR()), DvR = round_up(Dv, tg.NR());
     const int64_t TqR = round_up(a.Tq, BQ), TkR = round_up(a.Tk, BK);
-    const int64_t floats = TkR * (D + DR + Dv) + TqR * (D + DR + Dv + DvR + 1) + 2 * BQ * BK +
+    const bool direct = tg.reads_b_in_place();  // row-major B operands need no packing
+    const int64_t floats = TkR * (D + (direct ? 0 : DR) + Dv) +
+                           TqR * (D + (direct ? 0 : DR + DvR) + Dv + 1) + 2 * BQ * BK +
                            3 * tg.a_floats(std::max(BQ, BK), std::max(BQ, BK)) + 16 * 16;
     const AttentionTable& rows = table();
     const double work = double(G) * double(a.Tq) * double(a.Tk) * double(2 * D + 2 * Dv);
@@ -175,12 +183,12 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
     for_items(a.B * a.Hk, work, floats, [&](int64_t item, Arena& ar) {
         const int64_t b = item / a.Hk, hk = item % a.Hk;
         float* KT = ar.take(TkR * D);   // K^T panels (scores)
-        float* Kb = ar.take(TkR * DR);  // K panels (dq)
+        float* Kb = direct ? nullptr : ar.take(TkR * DR);  // K panels (dq)
         float* VT = ar.take(TkR * Dv);  // V^T panels (dP)
         float* Qa = ar.take(TqR * D);   // Q as A (scores)
-        float* Qb = ar.take(TqR * DR);  // Q panels (dk)
+        float* Qb = direct ? nullptr : ar.take(TqR * DR);  // Q panels (dk)
         float* Oa = ar.take(TqR * Dv);  // dout as A (dP)
-        float* Ob = ar.take(TqR * DvR); // dout panels (dv)
+        float* Ob = direct ? nullptr : ar.take(TqR * DvR);  // dout panels (dv)
         float* Drow = ar.take(TqR);
         float* S = ar.take(BQ * BK);
         float* dP = ar.take(BQ * BK);
@@ -195,7 +203,7 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
         for (int64_t j0 = 0; j0 < a.Tk; j0 += BK) {
             const int64_t bk = std::min(BK, a.Tk - j0);
             tg.pack_b(D, bk, ConstMat{k.row(b, hk, j0), 1, k.st}, KT + j0 * D);
-            tg.pack_b(bk, D, ConstMat{k.row(b, hk, j0), k.st, 1}, Kb + j0 * DR);
+            if (!direct) tg.pack_b(bk, D, ConstMat{k.row(b, hk, j0), k.st, 1}, Kb + j0 * DR);
             tg.pack_b(Dv, bk, ConstMat{v.row(b, hk, j0), 1, v.st}, VT + j0 * Dv);
         }
         for (int64_t h = hk * G; h < (hk + 1) * G; ++h) {
@@ -210,9 +218,10 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
             for (int64_t i0 = 0; i0 < a.Tq; i0 += BQ) {
                 const int64_t bq = std::min(BQ, a.Tq - i0);
                 tg.pack_a(bq, D, ConstMat{q.row(b, h, i0), q.st, 1}, Qa + i0 * D);
-                tg.pack_b(bq, D, ConstMat{q.row(b, h, i0), q.st, 1}, Qb + i0 * DR);
+                if (!direct) tg.pack_b(bq, D, ConstMat{q.row(b, h, i0), q.st, 1}, Qb + i0 * DR);
                 tg.pack_a(bq, Dv, ConstMat{dout.row(b, h, i0), dout.st, 1}, Oa + i0 * Dv);
-                tg.pack_b(bq, Dv, ConstMat{dout.row(b, h, i0), dout.st, 1}, Ob + i0 * DvR);
+                if (!direct)
+                    tg.pack_b(bq, Dv, ConstMat{dout.row(b, h, i0), dout.st, 1}, Ob + i0 * DvR);
             }
             for (int64_t j0 = 0; j0 < a.Tk; j0 += BK) {
                 const int64_t bk = std::min(BK, a.Tk - j0);
@@ -238,14 +247,20 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                     } else {
                         tg.pack_a(bk, bq, ConstMat{S, 1, BK}, Pd);
                     }
-                    tg.multiply(bk, Dv, bq, 1.0f, Pd, Ob + i0 * DvR, 1.0f, dv.row(b, hk, j0),
+                    tg.multiply(bk, Dv, bq, 1.0f, Pd,
+                                direct ? TileB{dout.row(b, h, i0), dout.st} : TileB{Ob + i0 * DvR, 0},
+                                1.0f, dv.row(b, hk, j0),
                                 dv.st, lower);
                     rows.softmax_grad(bq, bk, S, dP, BK, Drow + i0);
                     tg.pack_a(bq, bk, ConstMat{dP, BK, 1}, dSa);
                     tg.pack_a(bk, bq, ConstMat{dP, 1, BK}, dSt);
-                    tg.multiply(bq, D, bk, a.scale, dSa, Kb + j0 * DR, 1.0f, dq.row(b, h, i0),
+                    tg.multiply(bq, D, bk, a.scale, dSa,
+                                direct ? TileB{k.row(b, hk, j0), k.st} : TileB{Kb + j0 * DR, 0},
+                                1.0f, dq.row(b, h, i0),
                                 dq.st, upper);
-                    tg.multiply(bk, D, bq, a.scale, dSt, Qb + i0 * DR, 1.0f, dk.row(b, hk, j0),
+                    tg.multiply(bk, D, bq, a.scale, dSt,
+                                direct ? TileB{q.row(b, h, i0), q.st} : TileB{Qb + i0 * DR, 0},
+                                1.0f, dk.row(b, hk, j0),
                                 dk.st, lower);
                 }
             }

@@ -284,8 +284,8 @@ void TileGemm::pack_b(int64_t K, int64_t N, ConstMat B, float* Bp) const {
     g->pack_b(K, N, B, Bp);
 }
 
-void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap,
-                        const float* Bp, float beta, float* C, int64_t ldc, Band band) const {
+void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap, B b,
+                        float beta, float* C, int64_t ldc, Band band) const {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) return scale_c(M, N, beta, C, ldc);
     const int64_t MR = g->MR, NR = g->NR;
@@ -303,9 +303,11 @@ void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const floa
         if (computed < N && beta == 0.0f)  // past the band: defined zeros, not stale values
             for (int64_t r = 0; r < mr; ++r)
                 std::fill(C + (i + r) * ldc + computed, C + (i + r) * ldc + N, 0.0f);
-        for (int64_t j = 0; j < n_end; j += NR)
-            g->ukernel(k1 - k0, Ap + i * K + k0 * MR, Bp + j * K + k0 * NR, NR, C + i * ldc + j,
-                       ldc, mr, std::min(NR, N - j), alpha, beta);
+        for (int64_t j = 0; j < n_end; j += NR) {
+            const float* bp = b.ld ? b.p + k0 * b.ld + j : b.p + j * K + k0 * NR;
+            g->ukernel(k1 - k0, Ap + i * K + k0 * MR, bp, b.ld ? b.ld : NR, C + i * ldc + j, ldc,
+                       mr, std::min(NR, N - j), alpha, beta);
+        }
     }
 }
 

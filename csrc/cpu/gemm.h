@@ -86,9 +86,20 @@ struct TileGemm {
         enum Kind { none, cols, k_upper, k_lower } kind;  // Band{} is none
         int64_t off;
     };
+    // A B operand: packed panels (ld 0), or a row-major matrix read in place (row stride ld;
+    // only when reads_b_in_place(): the variant's kernel can).
+    struct B {
+        const float* p;
+        int64_t ld;
+    };
+    bool reads_b_in_place() const { return g->direct_b; }
     // C (M, N), leading dimension ldc, = alpha * A @ B + beta * C (C not read when beta == 0).
+    void multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap, B b, float beta,
+                  float* C, int64_t ldc, Band band = {}) const;
     void multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap, const float* Bp,
-                  float beta, float* C, int64_t ldc, Band band = {}) const;
+                  float beta, float* C, int64_t ldc, Band band = {}) const {
+        multiply(M, N, K, alpha, Ap, B{Bp, 0}, beta, C, ldc, band);
+    }
 };
 
 // The same with an explicit variant; nullptr means the plain-loop reference.
