@@ -43,8 +43,8 @@ struct Arena {
     }
 };
 
-// Adds the mask and the causal cut to a tile of scores: rows [i0, i0 + rows) x keys
-// [j0, j0 + cols) of pair (b, h).
+// Adds the mask to a tile of scores: rows [i0, i0 + rows) x keys [j0, j0 + cols) of pair
+// (b, h). (The causal cut is the row operations' diag argument.)
 void mask_tile(const Attention& a, int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0,
                int64_t cols, float* S, int64_t ld) {
     if (a.mask)
@@ -56,10 +56,6 @@ void mask_tile(const Attention& a, int64_t b, int64_t h, int64_t i0, int64_t row
             else
                 for (int64_t c = 0; c < cols; ++c) s[c] += mrow[c * a.mk];
         }
-    if (a.causal && j0 + cols - 1 > i0)
-        for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = std::max<int64_t>(0, i0 + r + 1 - j0); c < cols; ++c)
-                S[r * ld + c] = -kInf;
 }
 
 // Multiplies a tile of probabilities by the dropout keep mask scaled by 1 / (1 - p).
@@ -77,6 +73,11 @@ using TileB = TileGemm::B;
 // The causal band of a tile product (none without causality).
 Band band(const Attention& a, Band::Kind kind, int64_t off) {
     return a.causal ? Band{kind, off} : Band{};
+}
+
+// The row operations' causal cut for a tile at (i0, j0): row r sees columns c <= r + diag.
+int64_t diag(const Attention& a, int64_t i0, int64_t j0, int64_t cols) {
+    return a.causal ? i0 - j0 : cols;
 }
 
 // Keys visible to query rows [i0, i1) (causal: up to row i1 - 1).
@@ -148,7 +149,7 @@ void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads o
                 const Band cols = band(a, Band::cols, i0 - j0);
                 tg.multiply(bq, bk, D, a.scale, Qp, KT + j0 * D, 0.0f, S, BK, cols);
                 mask_tile(a, b, h, i0, bq, j0, bk, S, BK);
-                rows.online_softmax(bq, bk, S, BK, m, l, alpha);
+                rows.online_softmax(bq, bk, S, BK, m, l, alpha, diag(a, i0, j0, bk));
                 rows.rescale_rows(bq, Dv, acc, Dv, alpha);
                 if (a.dropout_p > 0.0f) dropout_tile(a, b, h, i0, bq, j0, bk, S, BK);
                 tg.pack_a(bq, bk, ConstMat{S, BK, 1}, Pp);
@@ -234,7 +235,7 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                     const Band lower = band(a, Band::k_lower, j0 - i0);
                     tg.multiply(bq, bk, D, a.scale, Qa + i0 * D, KT + j0 * D, 0.0f, S, BK, cols);
                     mask_tile(a, b, h, i0, bq, j0, bk, S, BK);
-                    rows.exp_rows(bq, bk, S, BK, L + i0);
+                    rows.exp_rows(bq, bk, S, BK, L + i0, diag(a, i0, j0, bk));
                     // dP = dout_i @ V_j^T, then (with dropout) both P and dP take the mask
                     tg.multiply(bq, bk, Dv, 1.0f, Oa + i0 * Dv, VT + j0 * Dv, 0.0f, dP, BK, cols);
                     if (a.dropout_p > 0.0f) {

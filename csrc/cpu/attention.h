@@ -21,13 +21,15 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
 struct AttentionTable {
     // One key tile of the online softmax: S becomes exp(S - m') with m' the new running row
     // maximum; the row sums l are rescaled and extended; alpha[r] = exp(m - m') rescales the
-    // row's output accumulator (1 for a row that has seen no key yet, whose P is 0).
+    // row's output accumulator (1 for a row that has seen no key yet, whose P is 0). Row r
+    // sees columns c <= r + diag only (the causal cut; P = 0 past it, whatever S held there).
     void (*online_softmax)(int64_t rows, int64_t cols, float* S, int64_t ld, float* m, float* l,
-                           float* alpha);
+                           float* alpha, int64_t diag);
     // A's rows times factor[r] (rows whose factor is 1 untouched).
     void (*rescale_rows)(int64_t rows, int64_t cols, float* A, int64_t ld, const float* factor);
-    // S = exp(S - lse[r]) (0 for a row whose lse is +inf).
-    void (*exp_rows)(int64_t rows, int64_t cols, float* S, int64_t ld, const float* lse);
+    // S = exp(S - lse[r]) (0 for a row whose lse is +inf, and past the causal cut r + diag).
+    void (*exp_rows)(int64_t rows, int64_t cols, float* S, int64_t ld, const float* lse,
+                     int64_t diag);
     // dP = P * (dP - Drow[r]): the softmax gradient.
     void (*softmax_grad)(int64_t rows, int64_t cols, const float* P, float* dP, int64_t ld,
                          const float* Drow);

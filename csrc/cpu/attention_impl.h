@@ -34,7 +34,20 @@ TN_ALWAYS_INLINE float reduce_lanes(float* lane, Op op) {
 }
 
 // The larger of a and b, NaN winning (a row with a NaN score must give NaN, not be skipped).
-inline float max_nan(float a, float b) { return (b > a || b != b) ? b : a; }
+inline float max_nan(float a, float b) {
+    const float m = b > a ? b : a;  // two selects, no ||: the compiler keeps it branch-free
+    return b != b ? b : m;
+}
+
+// Rows run in whole kLanes blocks; a partial last block goes through a kLanes buffer padded
+// with -inf (exp gives 0 there), so a causal row of any length stays vectorised instead of
+// ending in scalar exp calls.
+struct Tail {
+    float v[kLanes];
+    Tail(const float* s, int64_t n) {
+        for (int64_t u = 0; u < kLanes; ++u) v[u] = u < n ? s[u] : kNegInf;
+    }
+};
 
 inline float row_max(const float* TN_RESTRICT s, int64_t n, float init) {
     float lane[kLanes];
@@ -42,9 +55,11 @@ inline float row_max(const float* TN_RESTRICT s, int64_t n, float init) {
     int64_t c = 0;
     for (; c + kLanes <= n; c += kLanes)
         for (int64_t u = 0; u < kLanes; ++u) lane[u] = max_nan(lane[u], s[c + u]);
-    float mx = reduce_lanes(lane, [](float a, float b) { return max_nan(a, b); });
-    for (; c < n; ++c) mx = max_nan(mx, s[c]);
-    return mx;
+    if (c < n) {
+        const Tail t(s + c, n - c);
+        for (int64_t u = 0; u < kLanes; ++u) lane[u] = max_nan(lane[u], t.v[u]);
+    }
+    return reduce_lanes(lane, [](float a, float b) { return max_nan(a, b); });
 }
 
 inline float exp_one(float s, float shift) {
@@ -53,7 +68,8 @@ inline float exp_one(float s, float shift) {
     return x != x ? x : e;  // NaN in, NaN out
 }
 
-// s = exp(s - shift) in place, returning the sum (shift finite; s - shift <= 0 up to rounding).
+// s = exp(s - shift) in place over [0, n), returning the sum (shift finite; s - shift <= 0 up
+// to rounding).
 inline float exp_shifted(float* TN_RESTRICT s, int64_t n, float shift) {
     float lane[kLanes] = {};
     int64_t c = 0;
@@ -62,23 +78,37 @@ inline float exp_shifted(float* TN_RESTRICT s, int64_t n, float shift) {
             s[c + u] = exp_one(s[c + u], shift);
             lane[u] += s[c + u];
         }
-    float sum = reduce_lanes(lane, [](float a, float b) { return a + b; });
-    for (; c < n; ++c) sum += (s[c] = exp_one(s[c], shift));
-    return sum;
+    if (c < n) {
+        Tail t(s + c, n - c);
+        for (int64_t u = 0; u < kLanes; ++u) {
+            t.v[u] = exp_one(t.v[u], shift);
+            lane[u] += t.v[u];
+        }
+        for (int64_t u = 0; u < n - c; ++u) s[c + u] = t.v[u];
+    }
+    return reduce_lanes(lane, [](float a, float b) { return a + b; });
+}
+
+// Columns of row r a causal tile lets it see: [0, r + diag + 1) clamped to [0, cols].
+inline int64_t visible(int64_t r, int64_t cols, int64_t diag) {
+    const int64_t n = r + diag + 1;
+    return n < 0 ? 0 : (n > cols ? cols : n);
 }
 
 void online_softmax(int64_t rows, int64_t cols, float* S, int64_t ld, float* m, float* l,
-                    float* alpha) {
+                    float* alpha, int64_t diag) {
     for (int64_t r = 0; r < rows; ++r) {
         float* s = S + r * ld;
-        const float mx = row_max(s, cols, m[r]);
+        const int64_t n = visible(r, cols, diag);
+        for (int64_t c = n; c < cols; ++c) s[c] = 0.0f;  // past the diagonal: P = 0
+        const float mx = row_max(s, n, m[r]);
         if (mx == kNegInf) {  // nothing visible yet
-            for (int64_t c = 0; c < cols; ++c) s[c] = 0.0f;
+            for (int64_t c = 0; c < n; ++c) s[c] = 0.0f;
             alpha[r] = 1.0f;
             continue;
         }
         alpha[r] = m[r] == kNegInf ? 0.0f : exp_nonpositive(m[r] - mx);
-        l[r] = l[r] * alpha[r] + exp_shifted(s, cols, mx);
+        l[r] = l[r] * alpha[r] + exp_shifted(s, n, mx);
         m[r] = mx;
     }
 }
@@ -92,14 +122,14 @@ void rescale_rows(int64_t rows, int64_t cols, float* A, int64_t ld, const float*
     }
 }
 
-void exp_rows(int64_t rows, int64_t cols, float* S, int64_t ld, const float* lse) {
+void exp_rows(int64_t rows, int64_t cols, float* S, int64_t ld, const float* lse,
+              int64_t diag) {
     for (int64_t r = 0; r < rows; ++r) {
         float* s = S + r * ld;
-        if (lse[r] == std::numeric_limits<float>::infinity()) {
-            for (int64_t c = 0; c < cols; ++c) s[c] = 0.0f;
-            continue;
-        }
-        exp_shifted(s, cols, lse[r]);
+        const int64_t n = lse[r] == std::numeric_limits<float>::infinity() ? 0
+                                                                            : visible(r, cols, diag);
+        for (int64_t c = n; c < cols; ++c) s[c] = 0.0f;
+        exp_shifted(s, n, lse[r]);
     }
 }
 
