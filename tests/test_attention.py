@@ -305,3 +305,58 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024.0)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     grown_mib = float(out.stdout.strip())
     assert grown_mib < 64, f"peak RSS grew by {grown_mib:.1f} MiB"
+
+
+# ------------------------------------------------------------------------- transformer block
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_transformer_layer_torch_parity(norm_first, batch_first):
+    """The pre-norm decoder-only block (norm_first, causal) and torch's post-norm default."""
+    torch = _torch()
+    E, H, FF, N, L = 32, 4, 64, 3, 10
+    tn.manual_seed(0)
+    m = nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, batch_first=batch_first,
+                                   norm_first=norm_first)
+    tm = torch.nn.TransformerEncoderLayer(E, H, FF, dropout=0.0, batch_first=batch_first,
+                                          norm_first=norm_first).double()
+    tm.load_state_dict({k: torch.tensor(np.asarray(v), dtype=torch.float64)
+                        for k, v in m.state_dict().items()})
+    assert list(m.state_dict()) == list(tm.state_dict())
+    x = np.random.default_rng(10).standard_normal((N, L, E) if batch_first else (L, N, E))
+    x = x.astype(np.float32)
+    causal = np.triu(np.full((L, L), -np.inf, np.float32), 1)
+    X = tn.tensor(x, requires_grad=True)
+    tX = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    out = m(X, src_mask=causal, is_causal=True)
+    tout = tm(tX, src_mask=torch.tensor(causal, dtype=torch.float64), is_causal=True)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    close(out.detach().numpy(), tout.detach().numpy(), "out", tol=5e-5)
+    close(X.grad.numpy(), tX.grad.numpy(), "dx", tol=1e-4)
+    for (n, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+        close(p.grad.numpy(), tp.grad.numpy(), n, tol=1e-4)
+
+
+def test_causal_flag_alone_matches_an_explicit_mask():
+    tn.manual_seed(1)
+    m = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True, norm_first=True)
+    x = tn.tensor(np.random.default_rng(11).standard_normal((2, 9, 16)).astype(np.float32))
+    mask = np.triu(np.full((9, 9), -np.inf, np.float32), 1)
+    np.testing.assert_allclose(m(x, is_causal=True).detach().numpy(),
+                               m(x, src_mask=mask).detach().numpy(), atol=1e-6)
+
+
+def test_sinusoidal_positional_encoding():
+    pe = nn.transformer.sinusoidal_encoding(50, 6)
+    t, i = 7, 1
+    assert pe[t, 2 * i] == pytest.approx(np.sin(t / 10000 ** (2 * i / 6)), rel=1e-6)
+    assert pe[t, 2 * i + 1] == pytest.approx(np.cos(t / 10000 ** (2 * i / 6)), rel=1e-6)
+    enc = nn.SinusoidalPositionalEncoding(6, max_len=50)
+    x = tn.tensor(np.zeros((2, 5, 6), np.float32))
+    np.testing.assert_allclose(enc(x).numpy()[1], pe[:5])
+    with pytest.raises(ValueError, match="T <= 50"):
+        enc(tn.tensor(np.zeros((1, 51, 6), np.float32)))
+    odd = nn.transformer.sinusoidal_encoding(4, 5)  # odd widths end on a sine
+    assert odd.shape == (4, 5) and np.isfinite(odd).all()

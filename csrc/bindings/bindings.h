@@ -16,5 +16,6 @@ void bind_conv(pybind11::module_& m);
 void bind_embedding(pybind11::module_& m);
 void bind_rnn(pybind11::module_& m);
 void bind_attention(pybind11::module_& m);
+void bind_layer_norm(pybind11::module_& m);
 
 }  // namespace tn::bind

@@ -89,6 +89,7 @@ PYBIND11_MODULE(_core, m) {
     tn::bind::bind_embedding(m);
     tn::bind::bind_rnn(m);
     tn::bind::bind_attention(m);
+    tn::bind::bind_layer_norm(m);
     // Fail at import, with the reason, when TURBONN_CPU names a variant that cannot run here.
     try {
         tn::active_isa();

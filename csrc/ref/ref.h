@@ -170,3 +170,18 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                         const float* lse, Heads dout, MutHeads dq, MutHeads dk, MutHeads dv);
 
 }  // namespace tn::ref
+
+namespace tn::ref {
+
+// Layer normalisation over the last N values of M rows (torch's F.layer_norm), the same
+// signatures and convention as cpu/layer_norm.h, every sum in double. The forward writes out
+// (M, N) and saves mean (M) and rstd (M) = 1 / sqrt(biased variance + eps); the backward
+// overwrites dx (M, N), dweight (N) and dbias (N), skipping any that is null. weight and bias
+// (N) may be null (no affine, or no shift).
+void layer_norm_forward(float* out, float* mean, float* rstd, const float* x, const float* weight,
+                        const float* bias, int64_t M, int64_t N, double eps);
+void layer_norm_backward(float* dx, float* dweight, float* dbias, const float* dout,
+                         const float* x, const float* mean, const float* rstd,
+                         const float* weight, int64_t M, int64_t N);
+
+}  // namespace tn::ref

@@ -19,6 +19,7 @@ from ._ops_pool import (
 from ._ops_embedding import embedding_backward, embedding_forward
 from ._ops_rnn import rnn_backward, rnn_forward
 from ._ops_attention import attention_backward, attention_forward
+from ._ops_layer_norm import layer_norm_backward, layer_norm_forward
 from ._ops_loss import (
     binary_cross_entropy_backward, binary_cross_entropy_forward,
     binary_cross_entropy_with_logits_backward, binary_cross_entropy_with_logits_forward,
@@ -39,6 +40,7 @@ __all__ = [
     "conv2d_forward", "conv2d_backward", "im2col", "col2im",
     "embedding_forward", "embedding_backward", "rnn_forward", "rnn_backward",
     "attention_forward", "attention_backward",
+    "layer_norm_forward", "layer_norm_backward",
 ]
 
 

@@ -16,7 +16,7 @@ from ..tensor import Tensor, _canonical_dtype, _norm_dim
 
 __all__ = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy",
            "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
-           "dropout", "conv2d", "max_pool2d", "avg_pool2d", "embedding"]
+           "dropout", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm"]
 
 
 def _check_tensor(x, fn: str, arg: str = "input") -> Tensor:
@@ -475,3 +475,4 @@ from ._conv_functional import conv2d  # noqa: E402  (conv2d lives in its own fil
 from ._pool_functional import avg_pool2d, max_pool2d  # noqa: E402  (pooling lives in its own file)
 from ._embedding_functional import embedding  # noqa: E402  (embedding lives in its own file)
 from ._attention_functional import scaled_dot_product_attention  # noqa: E402  (own file)
+from ._norm_functional import layer_norm  # noqa: E402  (layer_norm lives in its own file)
