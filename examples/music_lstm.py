@@ -127,23 +127,28 @@ def train_torch(torch, init_state, data, rng_state, steps, batch, seq, lr, clip,
     return np.asarray(times), np.asarray(losses)
 
 
-def plot_losses(losses, path: str) -> str:
-    """Per-step training loss and its running mean over LAST steps (matplotlib, no pyplot)."""
+def plot_curves(curves, path: str, xlabel: str = "step", title: str = "music_lstm"):
+    """Training loss, faint per step and as its running mean over LAST steps, one line per
+    (label, losses, x) in ``curves`` (x: step numbers or wall-clock seconds; matplotlib, no
+    pyplot). transformer_music.py draws its comparison with it too."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("the loss plot needs matplotlib: pip install matplotlib") from None
-    losses = np.asarray(losses, np.float64)
-    steps = np.arange(1, len(losses) + 1)
     fig = Figure(figsize=(6.4, 3.8))
     ax = fig.subplots()
-    ax.plot(steps, losses, lw=0.6, alpha=0.45, label="step loss")
-    if len(losses) >= LAST:
-        mean = np.convolve(losses, np.ones(LAST) / LAST, mode="valid")
-        ax.plot(steps[LAST - 1:], mean, lw=1.6, label=f"mean of last {LAST}")
-    ax.set_xlabel("step")
+    for label, losses, x in curves:
+        losses, x = np.asarray(losses, np.float64), np.asarray(x, np.float64)
+        line, = ax.plot(x, losses, lw=0.6, alpha=0.4)
+        if len(losses) >= LAST:
+            mean = np.convolve(losses, np.ones(LAST) / LAST, mode="valid")
+            ax.plot(x[LAST - 1:], mean, lw=1.6, color=line.get_color(),
+                    label=f"{label} (mean of last {LAST})")
+        else:
+            line.set_label(label)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("cross entropy (nats / character)")
-    ax.set_title("music_lstm: training loss")
+    ax.set_title(f"{title}: training loss")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -309,7 +314,9 @@ def main(argv=None) -> dict:
 
     if losses:
         try:
-            print(f"plot: {plot_losses(losses, os.path.join(args.out_dir, 'music_lstm.png'))}")
+            png = plot_curves([("LSTM", losses, np.arange(1, len(losses) + 1))],
+                              os.path.join(args.out_dir, "music_lstm.png"))
+            print(f"plot: {png}")
         except ImportError as e:
             print(f"no plot ({e})")
 

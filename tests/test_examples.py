@@ -110,8 +110,9 @@ def test_transformer_music_learns_is_causal_and_samples(tmp_path, capsys):
     import numpy as np
     music = _example("transformer_music")
     result = music.main([str(IRISH), "--steps", "200", "--seconds", "0", "--d-model", "64",
-                         "--layers", "2", "--context", "32", "--lr", "3e-3", "--warmup", "10",
-                         "--sample-len", "60", "--no-progress", "--out-dir", str(tmp_path)])
+                         "--nhead", "8", "--layers", "2", "--context", "32", "--batch", "16",
+                         "--lr", "3e-3", "--warmup", "10", "--sample-len", "60", "--no-progress",
+                         "--out-dir", str(tmp_path)])
     out = capsys.readouterr().out
     vocab = sorted(set(IRISH.read_text(encoding="utf-8")))
     assert result["vocab_size"] == len(vocab) and result["steps"] == 200
