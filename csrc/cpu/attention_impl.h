@@ -7,6 +7,10 @@
 
 #include <limits>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
 #ifndef TN_ISA_NS
 #error "define TN_ISA_NS (generic, avx2 or avx512) before including cpu/attention_impl.h"
 #endif
@@ -33,12 +37,6 @@ TN_ALWAYS_INLINE float reduce_lanes(float* lane, Op op) {
     return op(lane[0], lane[1]);
 }
 
-// The larger of a and b, NaN winning (a row with a NaN score must give NaN, not be skipped).
-inline float max_nan(float a, float b) {
-    const float m = b > a ? b : a;  // two selects, no ||: the compiler keeps it branch-free
-    return b != b ? b : m;
-}
-
 // Rows run in whole kLanes blocks; a partial last block goes through a kLanes buffer padded
 // with -inf (exp gives 0 there), so a causal row of any length stays vectorised instead of
 // ending in scalar exp calls.
@@ -49,18 +47,43 @@ struct Tail {
     }
 };
 
+#ifdef __AVX512F__
 inline float row_max(const float* TN_RESTRICT s, int64_t n, float init) {
-    float lane[kLanes];
+    __m512 mx = _mm512_set1_ps(init);
+    __mmask16 nan = 0;
+    for (int64_t c = 0; c < n; c += kLanes) {
+        const __mmask16 m = n - c >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << (n - c)) - 1);
+        const __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(kNegInf), m, s + c);
+        nan |= _mm512_cmpunord_ps_mask(x, x);
+        mx = _mm512_max_ps(mx, x);
+    }
+    return nan ? std::numeric_limits<float>::quiet_NaN() : _mm512_reduce_max_ps(mx);
+}
+#else
+// The maximum, NaN if any value is NaN: plain max lanes plus a NaN count, both of which the
+// compiler vectorises (a NaN-propagating select chain it kept scalar).
+inline float row_max(const float* TN_RESTRICT s, int64_t n, float init) {
+    float lane[kLanes], nans[kLanes] = {};
     for (int64_t u = 0; u < kLanes; ++u) lane[u] = init;
     int64_t c = 0;
     for (; c + kLanes <= n; c += kLanes)
-        for (int64_t u = 0; u < kLanes; ++u) lane[u] = max_nan(lane[u], s[c + u]);
+        for (int64_t u = 0; u < kLanes; ++u) {
+            const float x = s[c + u];
+            lane[u] = x > lane[u] ? x : lane[u];
+            nans[u] += x != x ? 1.0f : 0.0f;
+        }
     if (c < n) {
         const Tail t(s + c, n - c);
-        for (int64_t u = 0; u < kLanes; ++u) lane[u] = max_nan(lane[u], t.v[u]);
+        for (int64_t u = 0; u < kLanes; ++u) {
+            lane[u] = t.v[u] > lane[u] ? t.v[u] : lane[u];
+            nans[u] += t.v[u] != t.v[u] ? 1.0f : 0.0f;
+        }
     }
-    return reduce_lanes(lane, [](float a, float b) { return max_nan(a, b); });
+    const float mx = reduce_lanes(lane, [](float a, float b) { return a > b ? a : b; });
+    const float any_nan = reduce_lanes(nans, [](float a, float b) { return a + b; });
+    return any_nan > 0.0f || init != init ? std::numeric_limits<float>::quiet_NaN() : mx;
 }
+#endif
 
 inline float exp_one(float s, float shift) {
     const float x = s - shift;
@@ -68,6 +91,42 @@ inline float exp_one(float s, float shift) {
     return x != x ? x : e;  // NaN in, NaN out
 }
 
+#ifdef __AVX512F__
+// 2^t for 16 lanes with vscalefps: t = n + f, |f| <= 1/2, 2^f by a degree-6 polynomial (rel.
+// error ~1e-7), then scaled by 2^n in one instruction that also flushes to 0 far below the
+// normal range. t is clamped at -150 first (exp of -inf is then 0); the clamp keeps a NaN.
+TN_ALWAYS_INLINE __m512 exp2_avx512(__m512 t) {
+    t = _mm512_max_ps(_mm512_set1_ps(-150.0f), t);  // NaN in t is returned as is
+    const __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 f = _mm512_sub_ps(t, n);
+    __m512 p = _mm512_set1_ps(1.540353e-4f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.333355e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618129e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550411e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402265e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931472e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+// s = exp(s - shift) in place over [0, n), returning the sum (shift finite). The tail is one
+// masked vector.
+inline float exp_shifted(float* TN_RESTRICT s, int64_t n, float shift) {
+    const __m512 log2e = _mm512_set1_ps(1.44269504f);
+    const __m512 off = _mm512_set1_ps(-shift * 1.44269504f);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t c = 0; c < n; c += kLanes) {
+        const __mmask16 m = n - c >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << (n - c)) - 1);
+        const __m512 x = _mm512_maskz_loadu_ps(m, s + c);
+        // (s - shift) log2(e) as one FMA; s <= shift up to rounding, so clamp at 0
+        const __m512 t = _mm512_min_ps(_mm512_fmadd_ps(x, log2e, off), _mm512_setzero_ps());
+        const __m512 e = exp2_avx512(_mm512_mask_mov_ps(t, _mm512_cmpunord_ps_mask(x, x), x));
+        _mm512_mask_storeu_ps(s + c, m, e);
+        acc = _mm512_mask_add_ps(acc, m, acc, e);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+#else
 // s = exp(s - shift) in place over [0, n), returning the sum (shift finite; s - shift <= 0 up
 // to rounding).
 inline float exp_shifted(float* TN_RESTRICT s, int64_t n, float shift) {
@@ -88,6 +147,7 @@ inline float exp_shifted(float* TN_RESTRICT s, int64_t n, float shift) {
     }
     return reduce_lanes(lane, [](float a, float b) { return a + b; });
 }
+#endif
 
 // Columns of row r a causal tile lets it see: [0, r + diag + 1) clamped to [0, cols].
 inline int64_t visible(int64_t r, int64_t cols, int64_t diag) {
