@@ -10,6 +10,11 @@ import sys
 LIB, THREADS = sys.argv[1], int(sys.argv[2])
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(THREADS)
+# Only the numpy column computes with NumPy's OpenBLAS. In the other workers (which import NumPy
+# for their data) its idle threads would only spin against the timed library's for the cores
+# (seen in perf at ~5-10% of samples), so they get one thread there: the same for every library.
+if LIB != "numpy":
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 import contextlib  # noqa: E402
 import gc  # noqa: E402
