@@ -33,12 +33,14 @@ struct Tiles {
     int64_t BK = round_up(128, tg.NR());
 };
 
-// The scratch of one thread, carved from thread_scratch(0): null when memory ran out.
+// Carves a thread's scratch into buffers. With a null base it only counts: a layout function
+// run once on a counting arena sizes the scratch it then carves, so the two never disagree.
 struct Arena {
-    float* next;
+    float* base;
+    int64_t used = 0;
     float* take(int64_t n) {
-        float* p = next;
-        next += round_up(std::max<int64_t>(n, 1), 16);  // 64-byte steps
+        float* p = base ? base + used : nullptr;
+        used += round_up(std::max<int64_t>(n, 1), 16);  // 64-byte steps
         return p;
     }
 };
@@ -70,6 +72,12 @@ void dropout_tile(const Attention& a, int64_t b, int64_t h, int64_t i0, int64_t 
 using Band = TileGemm::Band;
 using TileB = TileGemm::B;
 
+// A row-major B operand: its rows read in place when the kernel can, else its packed panels at
+// packed + at (packed is null when reading in place, so the offset is taken only here).
+TileB rows_b(bool direct, const float* rows, int64_t ld, const float* packed, int64_t at) {
+    return direct ? TileB{rows, ld} : TileB{packed + at, 0};
+}
+
 // The causal band of a tile product (none without causality).
 Band band(const Attention& a, Band::Kind kind, int64_t off) {
     return a.causal ? Band{kind, off} : Band{};
@@ -83,10 +91,14 @@ int64_t diag(const Attention& a, int64_t i0, int64_t j0, int64_t cols) {
 // Keys visible to query rows [i0, i1) (causal: up to row i1 - 1).
 int64_t key_end(const Attention& a, int64_t i1) { return a.causal ? std::min(a.Tk, i1) : a.Tk; }
 
-// Runs fn(item, arena) for items [0, n) across threads, each with `floats` of scratch; throws
-// std::bad_alloc after the parallel region when some thread could not get its scratch.
-template <typename Fn>
-void for_items(int64_t n, double work_per_item, int64_t floats, Fn&& fn) {
+// Runs fn(item, buffers) for items [0, n) across threads, buffers = layout(arena) carved from
+// the thread's scratch; throws std::bad_alloc after the parallel region when some thread could
+// not get its scratch.
+template <typename Layout, typename Fn>
+void for_items(int64_t n, double work_per_item, Layout layout, Fn&& fn) {
+    Arena count{nullptr};
+    layout(count);
+    const int64_t floats = count.used;
     std::atomic<bool> oom{false};
     const int64_t grain = std::max<int64_t>(1, int64_t((1 << 20) / std::max(1.0, work_per_item)));
     parallel_chunks(n, grain, [&](int64_t i0, int64_t i1) {
@@ -97,7 +109,7 @@ void for_items(int64_t n, double work_per_item, int64_t floats, Fn&& fn) {
         }
         for (int64_t i = i0; i < i1; ++i) {
             Arena arena{base};
-            fn(i, arena);
+            fn(i, layout(arena));
         }
     });
     if (oom.load()) throw std::bad_alloc();
@@ -111,38 +123,40 @@ void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads o
     const int64_t D = a.D, Dv = a.Dv, BQ = t.BQ, BK = t.BK;
     const int64_t DvR = round_up(Dv, tg.NR());
     const bool direct = tg.reads_b_in_place();  // row-major B operands need no packing
-    const int64_t floats = round_up(a.Tk, BK) * (D + (direct ? 0 : DvR)) + tg.a_floats(BQ, D) +
-                           BQ * (BK + Dv + 3) + tg.a_floats(BQ, BK) + 8 * 16;
     const AttentionTable& rows = table();
     const double work = double(a.Tq) * double(a.Tk) * double(D + Dv);
-    for_items(a.B * a.Hq, work, floats, [&](int64_t item, Arena& ar) {
+    struct Bufs {
+        float *KT, *Vp, *Qp, *S, *acc, *m, *l, *alpha, *Pp;
+    };
+    const auto layout = [&](Arena& ar) {
+        return Bufs{ar.take(round_up(a.Tk, BK) * D),  // key tile j's panels at KT + j0 * D
+                    direct ? nullptr : ar.take(round_up(a.Tk, BK) * DvR),
+                    ar.take(tg.a_floats(BQ, D)),
+                    ar.take(BQ * BK),
+                    ar.take(BQ * Dv),
+                    ar.take(BQ),
+                    ar.take(BQ),
+                    ar.take(BQ),
+                    ar.take(tg.a_floats(BQ, BK))};
+    };
+    for_items(a.B * a.Hq, work, layout, [&](int64_t item, const Bufs& u) {
         const int64_t b = item / a.Hq, h = item % a.Hq, hk = h / (a.Hq / a.Hk);
-        float* KT = ar.take(round_up(a.Tk, BK) * D);  // key tile j's panels at KT + j0 * D
-        float* Vp = direct ? nullptr : ar.take(round_up(a.Tk, BK) * DvR);
-        float* Qp = ar.take(tg.a_floats(BQ, D));
-        float* S = ar.take(BQ * BK);
-        float* acc = ar.take(BQ * Dv);
-        float* m = ar.take(BQ);
-        float* l = ar.take(BQ);
-        float* alpha = ar.take(BQ);
-        float* Pp = ar.take(tg.a_floats(BQ, BK));
+        float *KT = u.KT, *Vp = u.Vp, *Qp = u.Qp, *S = u.S, *acc = u.acc, *m = u.m, *l = u.l,
+              *alpha = u.alpha, *Pp = u.Pp;
         for (int64_t j0 = 0; j0 < a.Tk; j0 += BK) {
             const int64_t bk = std::min(BK, a.Tk - j0);
             tg.pack_b(D, bk, ConstMat{k.row(b, hk, j0), 1, k.st}, KT + j0 * D);
             if (!direct) tg.pack_b(bk, Dv, ConstMat{v.row(b, hk, j0), v.st, 1}, Vp + j0 * DvR);
         }
-        // V tile j as the B of P @ V: its rows in place, or its packed panels.
-        const auto vtile = [&](int64_t j0) {
-            return direct ? TileB{v.row(b, hk, j0), v.st} : TileB{Vp + j0 * DvR, 0};
-        };
+
         for (int64_t i0 = 0; i0 < a.Tq; i0 += BQ) {
             const int64_t bq = std::min(BQ, a.Tq - i0);
             tg.pack_a(bq, D, ConstMat{q.row(b, h, i0), q.st, 1}, Qp);
             std::fill(m, m + bq, -kInf);
             std::fill(l, l + bq, 0.0f);
             std::fill(acc, acc + bq * Dv, 0.0f);
-            // Whole key tiles (their packed panels have the tile's K), the causal cut inside
-            // the diagonal one applied by mask_tile.
+            // Whole key tiles (their packed panels have the tile's K); the causal cut inside
+            // the diagonal one is the row operations' diag.
             const int64_t jend = key_end(a, i0 + bq);
             for (int64_t j0 = 0; j0 < jend; j0 += BK) {
                 const int64_t bk = std::min(BK, a.Tk - j0);
@@ -153,7 +167,8 @@ void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads o
                 rows.rescale_rows(bq, Dv, acc, Dv, alpha);
                 if (a.dropout_p > 0.0f) dropout_tile(a, b, h, i0, bq, j0, bk, S, BK);
                 tg.pack_a(bq, bk, ConstMat{S, BK, 1}, Pp);
-                tg.multiply(bq, Dv, bk, 1.0f, Pp, vtile(j0), 1.0f, acc, Dv,
+                tg.multiply(bq, Dv, bk, 1.0f, Pp,
+                            rows_b(direct, v.row(b, hk, j0), v.st, Vp, j0 * DvR), 1.0f, acc, Dv,
                             band(a, Band::k_upper, i0 - j0));
             }
             for (int64_t r = 0; r < bq; ++r) {
@@ -174,29 +189,33 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
     const int64_t DR = round_up(D, tg.NR()), DvR = round_up(Dv, tg.NR());
     const int64_t TqR = round_up(a.Tq, BQ), TkR = round_up(a.Tk, BK);
     const bool direct = tg.reads_b_in_place();  // row-major B operands need no packing
-    const int64_t floats = TkR * (D + (direct ? 0 : DR) + Dv) +
-                           TqR * (D + (direct ? 0 : DR + DvR) + Dv + 1) + 2 * BQ * BK +
-                           3 * tg.a_floats(std::max(BQ, BK), std::max(BQ, BK)) + 16 * 16;
     const AttentionTable& rows = table();
     const double work = double(G) * double(a.Tq) * double(a.Tk) * double(2 * D + 2 * Dv);
+    const int64_t pf = tg.a_floats(std::max(BQ, BK), std::max(BQ, BK));
+    struct Bufs {
+        float *KT, *Kb, *VT, *Qa, *Qb, *Oa, *Ob, *Drow, *S, *dP, *Pd, *dSa, *dSt;
+    };
+    const auto layout = [&](Arena& ar) {
+        return Bufs{ar.take(TkR * D),                        // K^T panels (scores)
+                    direct ? nullptr : ar.take(TkR * DR),    // K panels (dq)
+                    ar.take(TkR * Dv),                       // V^T panels (dP)
+                    ar.take(TqR * D),                        // Q as A (scores)
+                    direct ? nullptr : ar.take(TqR * DR),    // Q panels (dk)
+                    ar.take(TqR * Dv),                       // dout as A (dP)
+                    direct ? nullptr : ar.take(TqR * DvR),   // dout panels (dv)
+                    ar.take(TqR),
+                    ar.take(BQ * BK),
+                    ar.take(BQ * BK),
+                    ar.take(pf),    // packed (dropped) P^T
+                    ar.take(pf),    // packed dS
+                    ar.take(pf)};   // packed dS^T
+    };
     // Items are (batch, key/value head): the query heads sharing a key/value head add into
     // its dk and dv, so one thread takes them all.
-    for_items(a.B * a.Hk, work, floats, [&](int64_t item, Arena& ar) {
+    for_items(a.B * a.Hk, work, layout, [&](int64_t item, const Bufs& u) {
         const int64_t b = item / a.Hk, hk = item % a.Hk;
-        float* KT = ar.take(TkR * D);   // K^T panels (scores)
-        float* Kb = direct ? nullptr : ar.take(TkR * DR);  // K panels (dq)
-        float* VT = ar.take(TkR * Dv);  // V^T panels (dP)
-        float* Qa = ar.take(TqR * D);   // Q as A (scores)
-        float* Qb = direct ? nullptr : ar.take(TqR * DR);  // Q panels (dk)
-        float* Oa = ar.take(TqR * Dv);  // dout as A (dP)
-        float* Ob = direct ? nullptr : ar.take(TqR * DvR);  // dout panels (dv)
-        float* Drow = ar.take(TqR);
-        float* S = ar.take(BQ * BK);
-        float* dP = ar.take(BQ * BK);
-        const int64_t pf = tg.a_floats(std::max(BQ, BK), std::max(BQ, BK));
-        float* Pd = ar.take(pf);   // packed (dropped) P^T
-        float* dSa = ar.take(pf);  // packed dS
-        float* dSt = ar.take(pf);  // packed dS^T
+        float *KT = u.KT, *Kb = u.Kb, *VT = u.VT, *Qa = u.Qa, *Qb = u.Qb, *Oa = u.Oa, *Ob = u.Ob,
+              *Drow = u.Drow, *S = u.S, *dP = u.dP, *Pd = u.Pd, *dSa = u.dSa, *dSt = u.dSt;
         for (int64_t j = 0; j < a.Tk; ++j) {
             std::fill(dk.row(b, hk, j), dk.row(b, hk, j) + D, 0.0f);
             std::fill(dv.row(b, hk, j), dv.row(b, hk, j) + Dv, 0.0f);
@@ -240,8 +259,8 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                     tg.multiply(bq, bk, Dv, 1.0f, Oa + i0 * Dv, VT + j0 * Dv, 0.0f, dP, BK, cols);
                     if (a.dropout_p > 0.0f) {
                         dropout_tile(a, b, h, i0, bq, j0, bk, dP, BK);
-                        // dv_j += (P * Z)^T dout_i: the dropped probabilities, kept in dSt's
-                        // place until dS needs it
+                        // dv_j += (P * Z)^T dout_i: the dropped probabilities, in dSa's place
+                        // until dS needs it
                         std::copy(S, S + BQ * BK, dSa);
                         dropout_tile(a, b, h, i0, bq, j0, bk, dSa, BK);
                         tg.pack_a(bk, bq, ConstMat{dSa, 1, BK}, Pd);
@@ -249,20 +268,17 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                         tg.pack_a(bk, bq, ConstMat{S, 1, BK}, Pd);
                     }
                     tg.multiply(bk, Dv, bq, 1.0f, Pd,
-                                direct ? TileB{dout.row(b, h, i0), dout.st} : TileB{Ob + i0 * DvR, 0},
-                                1.0f, dv.row(b, hk, j0),
-                                dv.st, lower);
+                                rows_b(direct, dout.row(b, h, i0), dout.st, Ob, i0 * DvR), 1.0f,
+                                dv.row(b, hk, j0), dv.st, lower);
                     rows.softmax_grad(bq, bk, S, dP, BK, Drow + i0);
                     tg.pack_a(bq, bk, ConstMat{dP, BK, 1}, dSa);
                     tg.pack_a(bk, bq, ConstMat{dP, 1, BK}, dSt);
                     tg.multiply(bq, D, bk, a.scale, dSa,
-                                direct ? TileB{k.row(b, hk, j0), k.st} : TileB{Kb + j0 * DR, 0},
-                                1.0f, dq.row(b, h, i0),
-                                dq.st, upper);
+                                rows_b(direct, k.row(b, hk, j0), k.st, Kb, j0 * DR), 1.0f,
+                                dq.row(b, h, i0), dq.st, upper);
                     tg.multiply(bk, D, bq, a.scale, dSt,
-                                direct ? TileB{q.row(b, h, i0), q.st} : TileB{Qb + i0 * DR, 0},
-                                1.0f, dk.row(b, hk, j0),
-                                dk.st, lower);
+                                rows_b(direct, q.row(b, h, i0), q.st, Qb, i0 * DR), 1.0f,
+                                dk.row(b, hk, j0), dk.st, lower);
                 }
             }
         }

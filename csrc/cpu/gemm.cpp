@@ -273,10 +273,10 @@ void sgemm_prepacked(int64_t M, int64_t n0, int64_t n1, float alpha, ConstMat A,
     }
 }
 
+// TileGemm's A micro-panels are the driver's (Panels: heights differ by at most one), so a
+// 128-row tile runs as 8 x 13 + 2 x 12 rows rather than 9 x 14 + 2.
 void TileGemm::pack_a(int64_t M, int64_t K, ConstMat A, float* Ap) const {
-    if (K <= 0) return;
-    for (int64_t i = 0; i < M; i += g->MR)
-        g->pack_a(std::min(g->MR, M - i), K, offset(A, i, 0), Ap + i * K);
+    if (M > 0 && K > 0) pack_a_panels(*g, Panels(M, g->MR), K, A, Ap);
 }
 
 void TileGemm::pack_b(int64_t K, int64_t N, ConstMat B, float* Bp) const {
@@ -289,8 +289,9 @@ void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const floa
     if (M <= 0 || N <= 0) return;
     if (K <= 0) return scale_c(M, N, beta, C, ldc);
     const int64_t MR = g->MR, NR = g->NR;
-    for (int64_t i = 0; i < M; i += MR) {
-        const int64_t mr = std::min(MR, M - i);
+    const Panels P(M, MR);
+    for (int64_t p = 0; p < P.count; ++p) {
+        const int64_t i = P.row(p), mr = P.row(p + 1) - i;
         int64_t n_end = N, k0 = 0, k1 = K;
         if (band.kind == Band::cols) n_end = std::min(N, std::max<int64_t>(0, i + mr + band.off));
         if (band.kind == Band::k_upper) k1 = std::min(K, i + mr + band.off);
@@ -303,10 +304,11 @@ void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const floa
         if (computed < N && beta == 0.0f)  // past the band: defined zeros, not stale values
             for (int64_t r = 0; r < mr; ++r)
                 std::fill(C + (i + r) * ldc + computed, C + (i + r) * ldc + N, 0.0f);
+        const float* ap = Ap + p * MR * K + k0 * MR;
         for (int64_t j = 0; j < n_end; j += NR) {
             const float* bp = b.ld ? b.p + k0 * b.ld + j : b.p + j * K + k0 * NR;
-            g->ukernel(k1 - k0, Ap + i * K + k0 * MR, bp, b.ld ? b.ld : NR, C + i * ldc + j, ldc,
-                       mr, std::min(NR, N - j), alpha, beta);
+            g->ukernel(k1 - k0, ap, bp, b.ld ? b.ld : NR, C + i * ldc + j, ldc, mr,
+                       std::min(NR, N - j), alpha, beta);
         }
     }
 }

@@ -66,8 +66,9 @@ void sgemm_prepacked(int64_t M, int64_t n0, int64_t n1, float alpha, ConstMat A,
 
 // Small products on packed operands, on the calling thread, for kernels that tile their own
 // work (attention: a query tile against a key tile). Layouts are the micro-kernel's: A in
-// MR-row micro-panels (panel p at Ap + p * MR * K), B in NR-column ones (panel q at
-// Bp + q * NR * K), K whole. Nothing here allocates or throws.
+// micro-panels of at most MR rows, heights balanced as the driver's (panel p at
+// Ap + p * MR * K), B in NR-column ones (panel q at Bp + q * NR * K), K whole. Nothing here
+// allocates or throws.
 struct TileGemm {
     const GemmKernel* g = gemm_kernel_for(active_isa());
     int64_t MR() const { return g->MR; }

@@ -5,6 +5,7 @@
 #include "core/dispatch.h"
 #include "core/parallel.h"
 #include "cpu/gemm.h"
+#include "cpu/linear.h"
 
 #define TN_ISA_NS generic
 #include "cpu/rnn_impl.h"
@@ -151,16 +152,17 @@ void rnn_forward(const RnnLayer& L, const float* x, const float* h0, const float
         return;
     }
     // pre: the gate pre-activations of every step (the LSTM's workspace; the RNN's output).
+    // The biases are added by the step kernels, so the projection overwrites it.
     float* pre = lstm ? ws : y;
     float* cells = lstm ? ws + T * B * GH : nullptr;
+    const std::unique_ptr<float[]> bias(new float[GH]);  // b_ih + b_hh (or 0), blocked
     for (int64_t p = 0; p < GH; ++p) {
         const int64_t r = rnn_torch_row(p, H, G);
-        pre[p] = L.b_ih ? L.b_ih[r] + L.b_hh[r] : 0.0f;
+        bias[p] = L.b_ih ? L.b_ih[r] + L.b_hh[r] : 0.0f;
     }
-    for (int64_t r = 1; r < T * B; ++r) std::memcpy(pre + r * GH, pre, sizeof(float) * size_t(GH));
     const GateRows wih{L.w_ih, I, H, G}, whh{L.w_hh, H, H, G};
     sgemm_packed_b(T * B, GH, I, 1.0f, ConstMat{x, I, 1}, BPacker{pack_gate_rows_transposed, &wih},
-                   1.0f, pre, GH);
+                   0.0f, pre, GH);
 
     const StepTeam team(H, GH, BPacker{pack_gate_rows_transposed, &whh}, B, H,
                         double(B) * double(GH) * double(H));
@@ -172,10 +174,10 @@ void rnn_forward(const RnnLayer& L, const float* x, const float* h0, const float
         sgemm_prepacked(B, sh.g0, sh.g1, 1.0f, ConstMat{hp, H, 1}, team.W, 1.0f, pt, GH,
                         team.scratch(s));
         if (lstm)
-            k.lstm_forward(B, H, sh.j0, sh.j1, pt, t ? cells + (t - 1) * B * H : c0,
+            k.lstm_forward(B, H, sh.j0, sh.j1, pt, bias.get(), t ? cells + (t - 1) * B * H : c0,
                            cells + t * B * H, y + t * B * H);
         else
-            k.rnn_forward(L.mode == RnnMode::rnn_relu, B, H, sh.j0, sh.j1, pt);
+            k.rnn_forward(L.mode == RnnMode::rnn_relu, B, H, sh.j0, sh.j1, pt, bias.get());
     });
     std::copy(y + (T - 1) * B * H, y + T * B * H, h_n);
     if (lstm) std::copy(cells + (T - 1) * B * H, cells + T * B * H, c_n);
@@ -259,19 +261,9 @@ void rnn_backward(const RnnLayer& L, const float* x, const float* h0, const floa
     sgemm_packed_b(T * B, I, GH, 1.0f, ConstMat{dp, GH, 1}, BPacker{pack_gate_rows, &wih}, 0.0f,
                    dx, I);
     if (db) {
-        // Column sums in row order, each column by one thread: the same bits for any count.
-        const std::unique_ptr<float[]> sums(new float[GH]);
-        float* sp = sums.get();
-        parallel_chunks(GH * T * B, 1 << 16, [&](int64_t e0, int64_t e1) {
-            const int64_t c0_ = e0 / (T * B), c1 = e1 / (T * B);
-            std::fill(sp + c0_, sp + c1, 0.0f);
-            for (int64_t r = 0; r < T * B; ++r) {
-                const float* TN_RESTRICT row = dp + r * GH;
-                float* TN_RESTRICT acc = sp;
-                for (int64_t c = c0_; c < c1; ++c) acc[c] += row[c];
-            }
-        });
-        for (int64_t c = 0; c < GH; ++c) db[rnn_torch_row(c, H, G)] = sp[c];
+        const std::unique_ptr<float[]> sums(new float[GH]);  // blocked
+        column_sum(sums.get(), ConstMat{dp, GH, 1}, T * B, GH, false);
+        for (int64_t c = 0; c < GH; ++c) db[rnn_torch_row(c, H, G)] = sums[c];
     }
 }
 

@@ -39,16 +39,18 @@ inline int64_t rnn_torch_row(int64_t p, int64_t H, int64_t G) {
 // The elementwise part of one timestep for hidden units [j0, j1) (j0 a block start) of all B
 // rows, per CPU variant. Gates are (B, G*H) blocked; states (B, H).
 struct RnnTable {
-    // LSTM: gates in: pre-activations, out: activated i, f, g, o. c = f c_prev + i g,
-    // h = o tanh(c).
+    // LSTM: gates in: pre-activations without the bias (blocked, G*H), out:
+    // activated i, f, g, o. c = f c_prev + i g, h = o tanh(c).
     void (*lstm_forward)(int64_t B, int64_t H, int64_t j0, int64_t j1, float* gates,
-                         const float* c_prev, float* c, float* h);
+                         const float* bias, const float* c_prev, float* c, float* h);
     // dh: the step's whole gradient into h; dc: in, from the next step; out, to the previous.
     void (*lstm_backward)(int64_t B, int64_t H, int64_t j0, int64_t j1, const float* gates,
                           const float* c_prev, const float* c, const float* dh, float* dc,
                           float* dgates);
-    // Plain RNN: h = tanh(pre) or relu(pre) in place; dpre = dh * act'(h).
-    void (*rnn_forward)(bool relu, int64_t B, int64_t H, int64_t j0, int64_t j1, float* h);
+    // Plain RNN: h = tanh(pre + bias) or relu(pre + bias) in place (bias (H));
+    // dpre = dh * act'(h).
+    void (*rnn_forward)(bool relu, int64_t B, int64_t H, int64_t j0, int64_t j1, float* h,
+                        const float* bias);
     void (*rnn_backward)(bool relu, int64_t B, int64_t H, int64_t j0, int64_t j1, const float* h,
                          const float* dh, float* dpre);
 };

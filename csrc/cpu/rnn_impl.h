@@ -25,14 +25,15 @@ inline void for_blocks(int64_t B, int64_t H, int64_t G, int64_t j0, int64_t j1, 
 }
 
 // One block's units [0, w) of one row: its gates gi, gf, gg, go (each w wide, disjoint) in,
-// activated out.
+// without their biases (the block's four at bias, bias + w, ...), activated out.
 inline void lstm_block_forward(int64_t w, float* TN_RESTRICT gi, float* TN_RESTRICT gf,
                                float* TN_RESTRICT gg, float* TN_RESTRICT go,
-                               const float* TN_RESTRICT cp, float* TN_RESTRICT cn,
-                               float* TN_RESTRICT hn) {
+                               const float* TN_RESTRICT bias, const float* TN_RESTRICT cp,
+                               float* TN_RESTRICT cn, float* TN_RESTRICT hn) {
     for (int64_t u = 0; u < w; ++u) {
-        const float i = sigmoid_fast(gi[u]), f = sigmoid_fast(gf[u]);
-        const float z = tanh_fast(gg[u]), o = sigmoid_fast(go[u]);
+        const float i = sigmoid_fast(gi[u] + bias[u]), f = sigmoid_fast(gf[u] + bias[w + u]);
+        const float z = tanh_fast(gg[u] + bias[2 * w + u]);
+        const float o = sigmoid_fast(go[u] + bias[3 * w + u]);
         const float cv = f * cp[u] + i * z;
         gi[u] = i;
         gf[u] = f;
@@ -43,11 +44,11 @@ inline void lstm_block_forward(int64_t w, float* TN_RESTRICT gi, float* TN_RESTR
     }
 }
 
-void lstm_forward(int64_t B, int64_t H, int64_t j0, int64_t j1, float* gates, const float* c_prev,
-                  float* c, float* h) {
+void lstm_forward(int64_t B, int64_t H, int64_t j0, int64_t j1, float* gates, const float* bias,
+                  const float* c_prev, float* c, float* h) {
     for_blocks(B, H, 4, j0, j1, [&](int64_t b, int64_t u0, int64_t w, int64_t gcol) {
         float* g = gates + b * 4 * H + gcol;
-        lstm_block_forward(w, g, g + w, g + 2 * w, g + 3 * w, c_prev + b * H + u0,
+        lstm_block_forward(w, g, g + w, g + 2 * w, g + 3 * w, bias + gcol, c_prev + b * H + u0,
                            c + b * H + u0, h + b * H + u0);
     });
 }
@@ -83,13 +84,18 @@ void lstm_backward(int64_t B, int64_t H, int64_t j0, int64_t j1, const float* ga
     });
 }
 
-void rnn_forward(bool relu, int64_t B, int64_t H, int64_t j0, int64_t j1, float* h) {
+void rnn_forward(bool relu, int64_t B, int64_t H, int64_t j0, int64_t j1, float* h,
+                 const float* bias) {
+    const float* TN_RESTRICT bv = bias;
     for (int64_t b = 0; b < B; ++b) {
         float* TN_RESTRICT p = h + b * H;
         if (relu)
-            for (int64_t u = j0; u < j1; ++u) p[u] = p[u] < 0.0f ? 0.0f : p[u];
+            for (int64_t u = j0; u < j1; ++u) {
+                const float v = p[u] + bv[u];
+                p[u] = v < 0.0f ? 0.0f : v;
+            }
         else
-            for (int64_t u = j0; u < j1; ++u) p[u] = tanh_fast(p[u]);
+            for (int64_t u = j0; u < j1; ++u) p[u] = tanh_fast(p[u] + bv[u]);
     }
 }
 
