@@ -25,12 +25,16 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// Tile sizes: queries in whole micro-panels (about 64 rows), keys in whole panels (64
+// Tile sizes: queries in whole micro-panels (about 64 rows), keys in whole panels (128
 // columns): a tile's scores stay in L1 and each product is a few dozen micro-kernel calls.
 struct Tiles {
     TileGemm tg;
     int64_t BQ = tg.MR() * std::max<int64_t>(1, 64 / tg.MR());
     int64_t BK = round_up(128, tg.NR());
+    // Leading dimension of the score tiles: a cache line past BK, so walking a tile's column
+    // (its transpose read in place as an A operand) does not land every row in one L1 set.
+    // The AVX-512 kernels that read tiles in place are compiled for this ld (144).
+    int64_t LD = BK + 16;
 };
 
 // Carves a thread's scratch into buffers. With a null base it only counts: a layout function
@@ -78,6 +82,15 @@ TileB rows_b(bool direct, const float* rows, int64_t ld, const float* packed, in
     return direct ? TileB{rows, ld} : TileB{packed + at, 0};
 }
 
+// A row-major tile (leading dimension ld) as the A operand (M, K) of a product, the tile itself
+// or (transposed) its transpose: read in place when the kernel can, else packed into Ap.
+TileGemm::A tile_a(const TileGemm& tg, const float* tile, int64_t ld, bool transposed, int64_t M,
+                   int64_t K, float* Ap) {
+    if (tg.reads_a_in_place(ld)) return {tile, ld, transposed};
+    tg.pack_a(M, K, transposed ? ConstMat{tile, 1, ld} : ConstMat{tile, ld, 1}, Ap);
+    return {Ap, 0};
+}
+
 // The causal band of a tile product (none without causality).
 Band band(const Attention& a, Band::Kind kind, int64_t off) {
     return a.causal ? Band{kind, off} : Band{};
@@ -120,7 +133,7 @@ void for_items(int64_t n, double work_per_item, Layout layout, Fn&& fn) {
 void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads out, float* lse) {
     const Tiles t;
     const TileGemm& tg = t.tg;
-    const int64_t D = a.D, Dv = a.Dv, BQ = t.BQ, BK = t.BK;
+    const int64_t D = a.D, Dv = a.Dv, BQ = t.BQ, BK = t.BK, LD = t.LD;
     const int64_t DvR = round_up(Dv, tg.NR());
     const bool direct = tg.reads_b_in_place();  // row-major B operands need no packing
     const AttentionTable& rows = table();
@@ -132,12 +145,12 @@ void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads o
         return Bufs{ar.take(round_up(a.Tk, BK) * D),  // key tile j's panels at KT + j0 * D
                     direct ? nullptr : ar.take(round_up(a.Tk, BK) * DvR),
                     ar.take(tg.a_floats(BQ, D)),
-                    ar.take(BQ * BK),
+                    ar.take(BQ * LD),
                     ar.take(BQ * Dv),
                     ar.take(BQ),
                     ar.take(BQ),
                     ar.take(BQ),
-                    ar.take(tg.a_floats(BQ, BK))};
+                    tg.reads_a_in_place(LD) ? nullptr : ar.take(tg.a_floats(BQ, BK))};
     };
     for_items(a.B * a.Hq, work, layout, [&](int64_t item, const Bufs& u) {
         const int64_t b = item / a.Hq, h = item % a.Hq, hk = h / (a.Hq / a.Hk);
@@ -161,13 +174,12 @@ void attention_forward(const Attention& a, Heads q, Heads k, Heads v, MutHeads o
             for (int64_t j0 = 0; j0 < jend; j0 += BK) {
                 const int64_t bk = std::min(BK, a.Tk - j0);
                 const Band cols = band(a, Band::cols, i0 - j0);
-                tg.multiply(bq, bk, D, a.scale, Qp, KT + j0 * D, 0.0f, S, BK, cols);
-                mask_tile(a, b, h, i0, bq, j0, bk, S, BK);
-                rows.online_softmax(bq, bk, S, BK, m, l, alpha, diag(a, i0, j0, bk));
+                tg.multiply(bq, bk, D, a.scale, Qp, KT + j0 * D, 0.0f, S, LD, cols);
+                mask_tile(a, b, h, i0, bq, j0, bk, S, LD);
+                rows.online_softmax(bq, bk, S, LD, m, l, alpha, diag(a, i0, j0, bk));
                 rows.rescale_rows(bq, Dv, acc, Dv, alpha);
-                if (a.dropout_p > 0.0f) dropout_tile(a, b, h, i0, bq, j0, bk, S, BK);
-                tg.pack_a(bq, bk, ConstMat{S, BK, 1}, Pp);
-                tg.multiply(bq, Dv, bk, 1.0f, Pp,
+                if (a.dropout_p > 0.0f) dropout_tile(a, b, h, i0, bq, j0, bk, S, LD);
+                tg.multiply(bq, Dv, bk, 1.0f, tile_a(tg, S, LD, false, bq, bk, Pp),
                             rows_b(direct, v.row(b, hk, j0), v.st, Vp, j0 * DvR), 1.0f, acc, Dv,
                             band(a, Band::k_upper, i0 - j0));
             }
@@ -185,15 +197,16 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                         const float* lse, Heads dout, MutHeads dq, MutHeads dk, MutHeads dv) {
     const Tiles t;
     const TileGemm& tg = t.tg;
-    const int64_t D = a.D, Dv = a.Dv, BQ = t.BQ, BK = t.BK, G = a.Hq / a.Hk;
+    const int64_t D = a.D, Dv = a.Dv, BQ = t.BQ, BK = t.BK, LD = t.LD, G = a.Hq / a.Hk;
     const int64_t DR = round_up(D, tg.NR()), DvR = round_up(Dv, tg.NR());
     const int64_t TqR = round_up(a.Tq, BQ), TkR = round_up(a.Tk, BK);
     const bool direct = tg.reads_b_in_place();  // row-major B operands need no packing
     const AttentionTable& rows = table();
     const double work = double(G) * double(a.Tq) * double(a.Tk) * double(2 * D + 2 * Dv);
     const int64_t pf = tg.a_floats(std::max(BQ, BK), std::max(BQ, BK));
+    const bool in_place_a = tg.reads_a_in_place(LD);  // tiles as A operands need no packing
     struct Bufs {
-        float *KT, *Kb, *VT, *Qa, *Qb, *Oa, *Ob, *Drow, *S, *dP, *Pd, *dSa, *dSt;
+        float *KT, *Kb, *VT, *Qa, *Qb, *Oa, *Ob, *Drow, *S, *dP, *Zp, *Pd, *dSa, *dSt;
     };
     const auto layout = [&](Arena& ar) {
         return Bufs{ar.take(TkR * D),                        // K^T panels (scores)
@@ -204,18 +217,20 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                     ar.take(TqR * Dv),                       // dout as A (dP)
                     direct ? nullptr : ar.take(TqR * DvR),   // dout panels (dv)
                     ar.take(TqR),
-                    ar.take(BQ * BK),
-                    ar.take(BQ * BK),
-                    ar.take(pf),    // packed (dropped) P^T
-                    ar.take(pf),    // packed dS
-                    ar.take(pf)};   // packed dS^T
+                    ar.take(BQ * LD),
+                    ar.take(BQ * LD),
+                    a.dropout_p > 0.0f ? ar.take(BQ * LD) : nullptr,  // dropped P
+                    in_place_a ? nullptr : ar.take(pf),                // packed (dropped) P^T
+                    in_place_a ? nullptr : ar.take(pf),                // packed dS
+                    in_place_a ? nullptr : ar.take(pf)};               // packed dS^T
     };
     // Items are (batch, key/value head): the query heads sharing a key/value head add into
     // its dk and dv, so one thread takes them all.
     for_items(a.B * a.Hk, work, layout, [&](int64_t item, const Bufs& u) {
         const int64_t b = item / a.Hk, hk = item % a.Hk;
         float *KT = u.KT, *Kb = u.Kb, *VT = u.VT, *Qa = u.Qa, *Qb = u.Qb, *Oa = u.Oa, *Ob = u.Ob,
-              *Drow = u.Drow, *S = u.S, *dP = u.dP, *Pd = u.Pd, *dSa = u.dSa, *dSt = u.dSt;
+              *Drow = u.Drow, *S = u.S, *dP = u.dP, *Zp = u.Zp, *Pd = u.Pd, *dSa = u.dSa,
+              *dSt = u.dSt;
         for (int64_t j = 0; j < a.Tk; ++j) {
             std::fill(dk.row(b, hk, j), dk.row(b, hk, j) + D, 0.0f);
             std::fill(dv.row(b, hk, j), dv.row(b, hk, j) + Dv, 0.0f);
@@ -252,31 +267,28 @@ void attention_backward(const Attention& a, Heads q, Heads k, Heads v, Heads out
                     const Band cols = band(a, Band::cols, i0 - j0);
                     const Band upper = band(a, Band::k_upper, i0 - j0);
                     const Band lower = band(a, Band::k_lower, j0 - i0);
-                    tg.multiply(bq, bk, D, a.scale, Qa + i0 * D, KT + j0 * D, 0.0f, S, BK, cols);
-                    mask_tile(a, b, h, i0, bq, j0, bk, S, BK);
-                    rows.exp_rows(bq, bk, S, BK, L + i0, diag(a, i0, j0, bk));
+                    tg.multiply(bq, bk, D, a.scale, Qa + i0 * D, KT + j0 * D, 0.0f, S, LD, cols);
+                    mask_tile(a, b, h, i0, bq, j0, bk, S, LD);
+                    rows.exp_rows(bq, bk, S, LD, L + i0, diag(a, i0, j0, bk));
                     // dP = dout_i @ V_j^T, then (with dropout) both P and dP take the mask
-                    tg.multiply(bq, bk, Dv, 1.0f, Oa + i0 * Dv, VT + j0 * Dv, 0.0f, dP, BK, cols);
+                    tg.multiply(bq, bk, Dv, 1.0f, Oa + i0 * Dv, VT + j0 * Dv, 0.0f, dP, LD, cols);
+                    // dv_j += P^T dout_i; with dropout (P * Z)^T, the dropped probabilities in
+                    // Zp, and dP takes the mask too
+                    const float* Pz = S;
                     if (a.dropout_p > 0.0f) {
-                        dropout_tile(a, b, h, i0, bq, j0, bk, dP, BK);
-                        // dv_j += (P * Z)^T dout_i: the dropped probabilities, in dSa's place
-                        // until dS needs it
-                        std::copy(S, S + BQ * BK, dSa);
-                        dropout_tile(a, b, h, i0, bq, j0, bk, dSa, BK);
-                        tg.pack_a(bk, bq, ConstMat{dSa, 1, BK}, Pd);
-                    } else {
-                        tg.pack_a(bk, bq, ConstMat{S, 1, BK}, Pd);
+                        dropout_tile(a, b, h, i0, bq, j0, bk, dP, LD);
+                        std::copy(S, S + BQ * LD, Zp);
+                        dropout_tile(a, b, h, i0, bq, j0, bk, Zp, LD);
+                        Pz = Zp;
                     }
-                    tg.multiply(bk, Dv, bq, 1.0f, Pd,
+                    tg.multiply(bk, Dv, bq, 1.0f, tile_a(tg, Pz, LD, true, bk, bq, Pd),
                                 rows_b(direct, dout.row(b, h, i0), dout.st, Ob, i0 * DvR), 1.0f,
                                 dv.row(b, hk, j0), dv.st, lower);
-                    rows.softmax_grad(bq, bk, S, dP, BK, Drow + i0);
-                    tg.pack_a(bq, bk, ConstMat{dP, BK, 1}, dSa);
-                    tg.pack_a(bk, bq, ConstMat{dP, 1, BK}, dSt);
-                    tg.multiply(bq, D, bk, a.scale, dSa,
+                    rows.softmax_grad(bq, bk, S, dP, LD, Drow + i0);  // dS, in dP's place
+                    tg.multiply(bq, D, bk, a.scale, tile_a(tg, dP, LD, false, bq, bk, dSa),
                                 rows_b(direct, k.row(b, hk, j0), k.st, Kb, j0 * DR), 1.0f,
                                 dq.row(b, h, i0), dq.st, upper);
-                    tg.multiply(bk, D, bq, a.scale, dSt,
+                    tg.multiply(bk, D, bq, a.scale, tile_a(tg, dP, LD, true, bk, bq, dSt),
                                 rows_b(direct, q.row(b, h, i0), q.st, Qb, i0 * DR), 1.0f,
                                 dk.row(b, hk, j0), dk.st, lower);
                 }

@@ -284,11 +284,13 @@ void TileGemm::pack_b(int64_t K, int64_t N, ConstMat B, float* Bp) const {
     g->pack_b(K, N, B, Bp);
 }
 
-void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap, B b,
-                        float beta, float* C, int64_t ldc, Band band) const {
+void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, A a, B b, float beta,
+                        float* C, int64_t ldc, Band band) const {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) return scale_c(M, N, beta, C, ldc);
     const int64_t MR = g->MR, NR = g->NR;
+    const GemmUkernelFn kernel =
+        !a.ld ? g->ukernel : a.transposed ? g->ukernel_cols_a : g->ukernel_rows_a;
     const Panels P(M, MR);
     for (int64_t p = 0; p < P.count; ++p) {
         const int64_t i = P.row(p), mr = P.row(p + 1) - i;
@@ -304,10 +306,12 @@ void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, const floa
         if (computed < N && beta == 0.0f)  // past the band: defined zeros, not stale values
             for (int64_t r = 0; r < mr; ++r)
                 std::fill(C + (i + r) * ldc + computed, C + (i + r) * ldc + N, 0.0f);
-        const float* ap = Ap + p * MR * K + k0 * MR;
+        const float* ap = !a.ld        ? a.p + p * MR * K + k0 * MR
+                          : a.transposed ? a.p + k0 * a.ld + i
+                                         : a.p + i * a.ld + k0;
         for (int64_t j = 0; j < n_end; j += NR) {
             const float* bp = b.ld ? b.p + k0 * b.ld + j : b.p + j * K + k0 * NR;
-            g->ukernel(k1 - k0, ap, bp, b.ld ? b.ld : NR, C + i * ldc + j, ldc, mr,
+            kernel(k1 - k0, ap, bp, b.ld ? b.ld : NR, C + i * ldc + j, ldc, mr,
                        std::min(NR, N - j), alpha, beta);
         }
     }

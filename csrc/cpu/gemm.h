@@ -94,12 +94,25 @@ struct TileGemm {
         int64_t ld;
     };
     bool reads_b_in_place() const { return g->direct_b; }
+    // An A operand likewise: packed micro-panels (ld 0), or read in place (only when
+    // reads_a_in_place(ld): the variant has kernels compiled for that ld), row-major or, with
+    // transposed, A^T row-major (element (i, k) at p[k * ld + i]).
+    struct A {
+        const float* p;
+        int64_t ld;
+        bool transposed = false;
+    };
+    bool reads_a_in_place(int64_t ld) const { return g->ukernel_rows_a && ld == g->in_place_a_ld; }
     // C (M, N), leading dimension ldc, = alpha * A @ B + beta * C (C not read when beta == 0).
+    void multiply(int64_t M, int64_t N, int64_t K, float alpha, A a, B b, float beta, float* C,
+                  int64_t ldc, Band band = {}) const;
     void multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap, B b, float beta,
-                  float* C, int64_t ldc, Band band = {}) const;
+                  float* C, int64_t ldc, Band band = {}) const {
+        multiply(M, N, K, alpha, A{Ap, 0}, b, beta, C, ldc, band);
+    }
     void multiply(int64_t M, int64_t N, int64_t K, float alpha, const float* Ap, const float* Bp,
                   float beta, float* C, int64_t ldc, Band band = {}) const {
-        multiply(M, N, K, alpha, Ap, B{Bp, 0}, beta, C, ldc, band);
+        multiply(M, N, K, alpha, A{Ap, 0}, B{Bp, 0}, beta, C, ldc, band);
     }
 };
 

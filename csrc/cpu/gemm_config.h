@@ -32,6 +32,14 @@ struct GemmKernel {
     int64_t MR, NR;      // register tile
     int64_t MC, KC, NC;  // cache blocks: MC multiple of MR, NC multiple of NR
     bool direct_b;       // may read row-contiguous B in place (skinny M: packing B would not pay)
+    // Optional: the same kernel with A read in place, its leading dimension in_place_a_ld
+    // compiled in (so a broadcast is a fixed displacement from one pointer), only rows < mr
+    // touched: row-major, element (i, k) at Ap[i * ld + k], or transposed (A^T row-major),
+    // element (i, k) at Ap[k * ld + i]. Tile products whose A is a freshly written tile
+    // (attention's probabilities and their gradient, or its transpose) skip the pack.
+    GemmUkernelFn ukernel_rows_a = nullptr;
+    GemmUkernelFn ukernel_cols_a = nullptr;
+    int64_t in_place_a_ld = 0;
 };
 
 namespace gemm_config {

@@ -18,8 +18,19 @@ constexpr int NV = NR / 16;  // vectors per tile row
 // Rows of k before the end at which the C tile is prefetched.
 constexpr int64_t kPrefetchC = 24;
 
+// A read in place (gemm_config.h: ukernel_rows_a / ukernel_cols_a) has this leading
+// dimension: attention's score tiles, 128 columns and a cache line of padding (attention.cpp).
+constexpr int64_t kInPlaceALd = 144;
+
+// Element (r, k) of A at Ap[r * RS + k * KS]: packed micro-panel (1, MR), row-major in place
+// (kInPlaceALd, 1) or transposed in place (1, kInPlaceALd).
+template <int64_t RS, int64_t KS>
+TN_ALWAYS_INLINE float a_at(const float* TN_RESTRICT Ap, int64_t k, int r) {
+    return Ap[r * RS + k * KS];
+}
+
 // One k step of the tile: NV B vectors, R broadcasts of A, NV * R FMAs.
-template <int R, bool Direct>
+template <int R, bool Direct, int64_t RS, int64_t KS>
 TN_ALWAYS_INLINE void step(int64_t k, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp,
                            int64_t ldb, const __mmask16 (&m)[NV], __m512 (&c)[R][NV]) {
     __m512 b[NV];
@@ -33,7 +44,7 @@ TN_ALWAYS_INLINE void step(int64_t k, const float* TN_RESTRICT Ap, const float* 
     }
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-        const __m512 a = _mm512_set1_ps(Ap[k * MR + r]);
+        const __m512 a = _mm512_set1_ps(a_at<RS, KS>(Ap, k, r));
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) c[r][v] = _mm512_fmadd_ps(a, b[v], c[r][v]);
     }
@@ -43,7 +54,7 @@ __mmask16 lanes(int64_t n) {  // the first n lanes, n clamped to [0, 16]
     return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
 }
 
-template <int R, bool Direct>
+template <int R, bool Direct, int64_t RS, int64_t KS>
 void tile(int64_t kc, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp, int64_t ldb,
           float* C, int64_t ldc, int64_t nr, float alpha, float beta) {
     // Masks cover the column edge; masked loads cost the same as plain ones and let B be read
@@ -59,13 +70,13 @@ void tile(int64_t kc, const float* TN_RESTRICT Ap, const float* TN_RESTRICT Bp, 
     // streamed through L1 and would have evicted it again.
     const int64_t k_pf = kc > kPrefetchC ? kc - kPrefetchC : 0;
 #pragma GCC unroll 4
-    for (int64_t k = 0; k < k_pf; ++k) step<R, Direct>(k, Ap, Bp, ldb, m, c);
+    for (int64_t k = 0; k < k_pf; ++k) step<R, Direct, RS, KS>(k, Ap, Bp, ldb, m, c);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
         for (int v = 0; v < NV; ++v)
             _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + 16 * v), _MM_HINT_T0);
 #pragma GCC unroll 4
-    for (int64_t k = k_pf; k < kc; ++k) step<R, Direct>(k, Ap, Bp, ldb, m, c);
+    for (int64_t k = k_pf; k < kc; ++k) step<R, Direct, RS, KS>(k, Ap, Bp, ldb, m, c);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
@@ -84,22 +95,36 @@ using TileFn = void (*)(int64_t, const float*, const float*, int64_t, float*, in
                        float);
 
 // tiles[d][r - 1] runs an r-row tile; d = 1 when B is read in place.
-template <int... R>
+template <int64_t RS, int64_t KS, int... R>
 constexpr std::array<std::array<TileFn, MR>, 2> make_tiles(std::integer_sequence<int, R...>) {
-    return {{{&tile<R + 1, false>...}, {&tile<R + 1, true>...}}};
+    return {{{&tile<R + 1, false, RS, KS>...}, {&tile<R + 1, true, RS, KS>...}}};
 }
-constexpr auto tiles = make_tiles(std::make_integer_sequence<int, MR>{});
+constexpr auto rows = std::make_integer_sequence<int, MR>{};
+constexpr auto tiles = make_tiles<1, MR>(rows);
+constexpr auto tiles_rows_a = make_tiles<kInPlaceALd, 1>(rows);
+constexpr auto tiles_cols_a = make_tiles<1, kInPlaceALd>(rows);
 
 void ukernel(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C, int64_t ldc,
              int64_t mr, int64_t nr, float alpha, float beta) {
     tiles[ldb != NR][mr - 1](kc, Ap, Bp, ldb, C, ldc, nr, alpha, beta);
 }
 
+void ukernel_rows_a(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C,
+                    int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+    tiles_rows_a[ldb != NR][mr - 1](kc, Ap, Bp, ldb, C, ldc, nr, alpha, beta);
+}
+
+void ukernel_cols_a(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C,
+                    int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+    tiles_cols_a[ldb != NR][mr - 1](kc, Ap, Bp, ldb, C, ldc, nr, alpha, beta);
+}
+
 }  // namespace
 
 const GemmKernel& gemm_kernel_avx512() {
     static const GemmKernel k{"avx512_14x32", ukernel, gemm_pack_a_avx512(), gemm_pack_b_avx512(),
-                              MR, NR, MC, KC, NC, /*direct_b=*/true};
+                              MR, NR, MC, KC, NC, /*direct_b=*/true, ukernel_rows_a,
+                              ukernel_cols_a, kInPlaceALd};
     return k;
 }
 
