@@ -30,6 +30,43 @@ KERNEL_NAMES = {isa: _core._gemm_kernel_info(isa)["name"] for isa in SUPPORTED_I
 RTOL = 1e-5
 
 
+def pytest_addoption(parser):
+    parser.addoption("--fuzz", action="store_true",
+                     help="run the binding fuzz suites (tests/test_fuzz_*.py) at >= 1,000 cases "
+                          "per op family with fresh random seeds (CI runs a few hundred, fixed)")
+    parser.addoption("--fuzz-report", default=None, metavar="PATH",
+                     help="write the fuzz outcome counts per family to PATH as JSON")
+
+
+def pytest_configure(config):
+    # fuzz_support reads this at import, before the fuzz modules build their settings
+    if config.getoption("--fuzz"):
+        os.environ["TURBONN_FUZZ"] = "1"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    import fuzz_support
+    lines = fuzz_support.summary_lines()
+    if not lines:
+        return
+    terminalreporter.section("fuzz cases by op family and outcome")
+    for line in lines:
+        terminalreporter.write_line(line)
+    if config.getoption("--fuzz-report"):
+        fuzz_support.write_report(config.getoption("--fuzz-report"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import fuzz_support
+    if session.config.getoption("--fuzz") and fuzz_support.OUTCOMES and exitstatus == 0:
+        short = fuzz_support.short_families()
+        if short:
+            session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+                f"--fuzz: fewer than {fuzz_support.FUZZ_MIN_PER_FAMILY} cases in: "
+                + ", ".join(sorted(short)), red=True)
+            session.exitstatus = 1
+
+
 def require_variant(name: str) -> str:
     if name != "ref" and name not in SUPPORTED_ISAS:
         pytest.skip(f"variant {name!r} is not supported on this CPU/build "
