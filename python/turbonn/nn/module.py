@@ -3,6 +3,7 @@ torch's dotted names, ``state_dict``/``load_state_dict`` (validate everything, t
 place), train/eval, ``zero_grad`` and torch's ``repr``."""
 from __future__ import annotations
 
+import bisect
 import collections
 from collections import OrderedDict
 from typing import Iterator, Mapping
@@ -67,6 +68,33 @@ def _as_array(value, key: str) -> np.ndarray:
         raise TypeError(f"state_dict entry {key!r}: expected a numeric array, got dtype "
                         f"{arr.dtype}")
     return arr
+
+
+try:  # NumPy >= 2
+    from numpy.lib.array_utils import byte_bounds as _byte_bounds
+except ImportError:  # pragma: no cover - NumPy 1.x
+    _byte_bounds = np.byte_bounds
+
+
+def _detach_aliases(plan: list) -> list:
+    """(target, source) copies with every source that overlaps some target's memory (a swap of
+    two parameters, a state_dict(keep_vars=True) of the model itself) copied first, so no copy
+    reads a target an earlier one already overwrote."""
+    spans = sorted(_byte_bounds(t.data) for t, _ in plan)
+    starts = [lo for lo, _ in spans]
+    reach, far = [], 0  # reach[i]: the furthest end among spans[0..i]
+    for _, hi in spans:
+        far = max(far, hi)
+        reach.append(far)
+
+    def overlaps(a: np.ndarray) -> bool:
+        if a.size == 0:
+            return False
+        lo, hi = _byte_bounds(a)
+        i = bisect.bisect_left(starts, hi) - 1  # spans starting before hi
+        return i >= 0 and reach[i] > lo
+
+    return [(t, np.array(src, copy=True) if overlaps(src) else src) for t, src in plan]
 
 
 class Module:
@@ -314,6 +342,7 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
+        plan = _detach_aliases(plan)
         with no_grad():
             for target, src in plan:
                 np.copyto(target.data, src, casting="unsafe")

@@ -4,6 +4,8 @@ fused native kernel call per parameter (``turbonn._core.<name>_step``)."""
 from __future__ import annotations
 
 import copy
+import numbers
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -16,6 +18,37 @@ __all__ = ["Optimizer"]
 def _check(name: str, value: float, ok: bool) -> None:
     if not ok:
         raise ValueError(f"Invalid {name}: {value}")
+
+
+def _index(i, where: str) -> int:
+    """A parameter index of a saved state_dict: an int, or its digits (keys read back from a
+    file may be strings)."""
+    if isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= 0:
+        return int(i)
+    if isinstance(i, str) and i.isdigit():
+        return int(i)
+    raise ValueError(f"state_dict {where}: parameter index must be a non-negative int, got {i!r}")
+
+
+def _checked_option(key: str, value, current, group: int):
+    """A saved hyperparameter, checked against the kind of the optimizer's current value (a
+    number for a number, a bool for a bool, a pair of numbers for a pair) and, for lr, range."""
+    where = f"state_dict param_groups[{group}][{key!r}]"
+    if isinstance(current, bool):
+        ok = isinstance(value, (bool, np.bool_))
+    elif isinstance(current, numbers.Real):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    elif isinstance(current, (tuple, list)):
+        ok = (isinstance(value, (tuple, list)) and len(value) == len(current)
+              and all(isinstance(x, numbers.Real) and not isinstance(x, bool) for x in value))
+        value = tuple(value) if ok and isinstance(current, tuple) else value
+    else:  # an option this optimizer does not have (a scheduler's initial_lr, ...): kept as is
+        return copy.deepcopy(value)
+    if not ok:
+        raise ValueError(f"{where} is {value!r}; the optimizer's value is {current!r}")
+    if key == "lr" and not value >= 0.0:
+        raise ValueError(f"{where}: invalid learning rate {value!r}")
+    return value
 
 
 class Optimizer:
@@ -95,24 +128,41 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Validates everything first, so a bad dict leaves the optimizer untouched."""
-        groups = state_dict.get("param_groups")
-        if not isinstance(groups, list) or "state" not in state_dict:
-            raise ValueError("optimizer state_dict needs 'state' and 'param_groups'")
+        """Loads a ``state_dict()`` of an optimizer over the same parameters. Everything is
+        checked and converted first, then swapped in at once: a bad dict raises (TypeError /
+        ValueError naming the offending entry) and leaves the optimizer untouched."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"optimizer state_dict must be a dict, got {type(state_dict).__name__}")
+        groups, saved_state = state_dict.get("param_groups"), state_dict.get("state")
+        if not isinstance(groups, (list, tuple)) or not isinstance(saved_state, Mapping):
+            raise ValueError("optimizer state_dict needs 'state' (a dict) and 'param_groups' "
+                             "(a list)")
         if len(groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(groups)} parameter groups, the "
                              f"optimizer has {len(self.param_groups)}")
-        for saved, mine in zip(groups, self.param_groups):
+        params: dict[int, Tensor] = {}
+        new_groups = []
+        for gi, (saved, mine) in enumerate(zip(groups, self.param_groups)):
+            if not isinstance(saved, Mapping) or not isinstance(saved.get("params"), (list, tuple)):
+                raise ValueError(f"param_groups[{gi}] of the state_dict must be a dict with a "
+                                 f"'params' list")
             if len(saved["params"]) != len(mine["params"]):
-                raise ValueError("loaded state dict contains a parameter group that doesn't "
-                                 "match the size of optimizer's group")
-        params = {i: p for saved, mine in zip(groups, self.param_groups)
-                  for i, p in zip(saved["params"], mine["params"])}
+                raise ValueError(f"param_groups[{gi}] of the state_dict has "
+                                 f"{len(saved['params'])} parameters, the optimizer's group has "
+                                 f"{len(mine['params'])}")
+            for i, p in zip(saved["params"], mine["params"]):
+                params[_index(i, f"param_groups[{gi}]['params']")] = p
+            new_groups.append({k: _checked_option(k, v, mine.get(k), gi)
+                               for k, v in saved.items() if k != "params"})
         new_state: dict[Tensor, dict] = {}
-        for i, s in state_dict["state"].items():
-            i = int(i)
+        for i, s in saved_state.items():
+            i = _index(i, "state")
             if i not in params:
-                raise ValueError(f"optimizer state for unknown parameter index {i}")
+                raise ValueError(f"state_dict 'state' has an entry for parameter index {i}; the "
+                                 f"optimizer's parameters are 0..{len(params) - 1}")
+            if not isinstance(s, Mapping):
+                raise ValueError(f"state_dict 'state' entry {i} must be a dict, got "
+                                 f"{type(s).__name__}")
             p = params[i]
             entry = {}
             for k, v in s.items():
@@ -121,12 +171,12 @@ class Optimizer:
                     if v.shape != p.shape:
                         raise ValueError(f"state '{k}' of parameter {i} has shape {v.shape}, "
                                          f"the parameter has {p.shape}")
+                else:
+                    v = copy.deepcopy(v)
                 entry[k] = v
             new_state[p] = entry
-        for saved, mine in zip(groups, self.param_groups):
-            for k, v in saved.items():
-                if k != "params":
-                    mine[k] = copy.deepcopy(v)
+        for mine, options in zip(self.param_groups, new_groups):  # nothing here can fail
+            mine.update(options)
         self.state = new_state
 
     def __repr__(self) -> str:
