@@ -323,6 +323,57 @@ def test_failed_fsync_or_rename_cleans_up(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["d", "m.st"] and os.listdir(tmp_path / "d") == []
 
 
+KILL_CHILD = r"""
+import sys, numpy as np, turbonn as tn
+path = sys.argv[1]
+k = 0
+while True:
+    k += 1
+    state = {"version": k, "a": np.full(3_000_000, k, np.float32), "b": np.full((700, 1000), -k)}
+    print("begin", k, flush=True)
+    tn.save(state, path)
+    print("saved", k, flush=True)
+"""
+
+
+def test_killed_save_never_leaves_a_partial_target(tmp_path):
+    """A child saves 17 MB checkpoints in a loop and is SIGKILLed at random points, most of them
+    mid-save. The target is always a whole checkpoint of a version the child had begun (the old
+    one or the new one); what a kill can leave behind is only the hidden temporary."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    rng = np.random.default_rng(0)
+    path = tmp_path / "ckpt.st"
+    caught_mid_save = 0
+    for round_ in range(6):
+        child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(path)],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            lines = []
+            while True:  # wait until a save after the first one has begun
+                lines.append(child.stdout.readline().split())
+                if lines[-1][:1] == ["begin"] and int(lines[-1][1]) >= 2:
+                    break
+            time.sleep(float(rng.uniform(0.0, 0.03)))
+            child.send_signal(signal.SIGKILL)
+        finally:
+            child.wait(timeout=60)
+            child.stdout.close()
+        got = tn.load(path)
+        k = got["version"]
+        assert k >= 1
+        np.testing.assert_array_equal(got["a"], np.full(3_000_000, k, np.float32))
+        np.testing.assert_array_equal(got["b"], np.full((700, 1000), -k))
+        others = [n for n in os.listdir(tmp_path) if n != "ckpt.st"]
+        assert all(n.startswith(".ckpt.st.") and n.endswith(".tmp") for n in others), others
+        caught_mid_save += bool(others)
+        for n in others:
+            os.unlink(tmp_path / n)
+    assert caught_mid_save >= 1, "no kill landed inside a save; the test did not test anything"
+
+
 def test_successful_save_replaces_and_respects_umask(tmp_path):
     path = tmp_path / "m.st"
     tn.save({"v": np.zeros(2)}, str(path))
