@@ -130,3 +130,16 @@ def test_gil_released_inside_every_kernel(name, rng):
                 return
     pytest.fail(f"{name} (n={n}, ~{dt * 1e3:.1f} ms per call): the counter thread never ran "
                 f"inside the call {progress}; is the GIL held inside the kernel?")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_results_do_not_depend_on_the_thread_count(name, rng):
+    """README (Determinism): kernels split work without changing any sum's order, so 1, 2 and 3
+    threads (more than this machine's cores included) give the same bits."""
+    run = CALLS[name](rng, 32)  # big enough that every kernel splits its work
+    results = []
+    for threads in (1, 2, 3):
+        tn.set_num_threads(threads)
+        results.append(run())
+    for threads, r in zip((2, 3), results[1:]):
+        assert_bit_identical(r, results[0], f"{name} with {threads} threads vs 1")
