@@ -186,8 +186,10 @@ def save(obj, f, metadata: Mapping | None = None) -> None:
     if hasattr(f, "write"):
         _write_payload(f, header, enc.tensors)
         return
-    path = os.fspath(f)
+    path = _path(f, "save")
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: the directory of {path!r} does not exist")
     tmp, fd = _open_temp(directory, os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -329,10 +331,19 @@ def _decode(node, tensors: dict, what: str):
     raise ValueError(f"{what}: corrupt structure metadata near {str(node)[:80]!r}")
 
 
+def _path(f, fn: str) -> str:
+    """``f`` as a filesystem path, or a TypeError naming the argument."""
+    try:
+        return os.fspath(f)
+    except TypeError:
+        raise TypeError(f"{fn}: f must be a path (str, bytes or os.PathLike) or a binary file "
+                        f"object, got {type(f).__name__}") from None
+
+
 def _open_for_read(f):
     if hasattr(f, "read"):
         return f, False, "load"
-    path = os.fspath(f)
+    path = _path(f, "load")
     return open(path, "rb"), True, f"load({path!r})"
 
 
