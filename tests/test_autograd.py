@@ -287,9 +287,9 @@ def test_no_grad_disables_the_tape():
 def test_backward_argument_checks():
     x = tn.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
-    with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs"):
+    with pytest.raises(ValueError, match="implicitly created only for scalar outputs"):
         y.backward()
-    with pytest.raises(RuntimeError, match="shape"):
+    with pytest.raises(ValueError, match="shape"):
         y.backward(tn.tensor([1.0, 2.0, 3.0]))
     y.backward(np.array([1.0, 0.5]))
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 1.0])

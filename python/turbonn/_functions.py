@@ -185,6 +185,12 @@ class Abs(Function):
 # ----------------------------------------------------------------------------------- matmul
 
 
+def _rows(shape: tuple) -> int:
+    """The product of ``shape``: an explicit count where ``reshape(-1, ...)`` cannot infer one
+    (a zero-size array with another zero-size axis)."""
+    return int(np.prod(shape, dtype=np.int64))
+
+
 class MatMul(Function):
     """``a @ b`` with NumPy's matmul rules, every product one ``ops.gemm`` call.
 
@@ -209,11 +215,11 @@ class MatMul(Function):
         ctx.save_for_backward(a2, b2)
         ctx.shapes = (a.shape, b.shape)
         if b2.ndim == 2:
-            out = ops.gemm(a2.reshape(-1, K), b2).reshape(a2.shape[:-1] + (N,))
+            out = ops.gemm(a2.reshape(_rows(a2.shape[:-1]), K), b2).reshape(a2.shape[:-1] + (N,))
         else:
             batch = broadcast_shape(a2.shape[:-2], b2.shape[:-2])
-            A = np.broadcast_to(a2, batch + (M, K)).reshape(-1, M, K)
-            B = np.broadcast_to(b2, batch + (K, N)).reshape(-1, K, N)
+            A = np.broadcast_to(a2, batch + (M, K)).reshape(_rows(batch), M, K)
+            B = np.broadcast_to(b2, batch + (K, N)).reshape(_rows(batch), K, N)
             out = np.empty((A.shape[0], M, N), np.float32)
             for i in range(A.shape[0]):
                 ops.gemm(A[i], B[i], out=out[i])
@@ -233,16 +239,16 @@ class MatMul(Function):
         M, K, N = a2.shape[-2], a2.shape[-1], b2.shape[-1]
         da = db = None
         if b2.ndim == 2:
-            g2 = g.reshape(-1, N)
+            g2 = g.reshape(_rows(g.shape[:-1]), N)
             if ctx.needs_input_grad[0]:
                 da = ops.gemm(g2, b2, trans_b=True).reshape(sa)
             if ctx.needs_input_grad[1]:
-                db = ops.gemm(a2.reshape(-1, K), g2, trans_a=True).reshape(sb)
+                db = ops.gemm(a2.reshape(_rows(a2.shape[:-1]), K), g2, trans_a=True).reshape(sb)
             return da, db
         batch = g.shape[:-2]
-        A = np.broadcast_to(a2, batch + (M, K)).reshape(-1, M, K)
-        B = np.broadcast_to(b2, batch + (K, N)).reshape(-1, K, N)
-        G = g.reshape(-1, M, N)
+        A = np.broadcast_to(a2, batch + (M, K)).reshape(_rows(batch), M, K)
+        B = np.broadcast_to(b2, batch + (K, N)).reshape(_rows(batch), K, N)
+        G = g.reshape(_rows(batch), M, N)
         if ctx.needs_input_grad[0]:
             full = np.empty(A.shape, np.float32)
             for i in range(G.shape[0]):
@@ -366,8 +372,8 @@ class MaxAll(Function):
     @staticmethod
     def forward(ctx, a):
         if a.size == 0:
-            raise RuntimeError("max(): expected a non-empty tensor (the reduction has no "
-                               "identity); pass dim= for empty dimensions")
+            raise ValueError("max(): expected a non-empty input tensor (the reduction has no "
+                             "identity); pass dim= for empty dimensions")
         out = np.max(a)
         ctx.save_for_backward(a, out)
         return out

@@ -48,7 +48,7 @@ def _norm_dims(dim, ndim: int):
     if isinstance(dim, (tuple, list)):
         dims = tuple(_norm_dim(d, ndim) for d in dim)
         if len(set(dims)) != len(dims):
-            raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
+            raise ValueError(f"dim {tuple(dim)} appears multiple times in the list of dims")
         return dims
     return _norm_dim(dim, ndim)
 
@@ -68,10 +68,11 @@ class Tensor:
 
     def __init__(self, data: np.ndarray, requires_grad: bool = False):
         if not isinstance(data, np.ndarray):
-            raise TypeError(f"Tensor wraps a NumPy array; use turbonn.tensor(...) for "
-                            f"{type(data).__name__}")
+            raise TypeError(f"Tensor(data): data must be a NumPy array; use turbonn.tensor(...) "
+                            f"for {type(data).__name__}")
         if data.dtype not in _DTYPES:
-            raise TypeError(f"unsupported dtype {data.dtype} (expected float32, int64 or bool)")
+            raise TypeError(f"Tensor(data): unsupported dtype {data.dtype} of data (expected "
+                            f"float32, int64 or bool)")
         self.data = data
         self._grad: Tensor | None = None
         self._grad_fn = None
@@ -122,8 +123,8 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. "
                                "Use .detach() to get a tensor that does not require grad.")
         if flag and self.dtype != np.float32:
-            raise RuntimeError(f"Only Tensors of floating point dtype can require gradients "
-                               f"(this one is {self.dtype})")
+            raise TypeError(f"requires_grad: only Tensors of floating point dtype can require "
+                            f"gradients (this one is {self.dtype})")
         self._requires_grad = flag
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
@@ -147,6 +148,9 @@ class Tensor:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad must be a Tensor or None, got {type(value).__name__}")
+            if value.dtype != self.dtype:  # an int grad would be summed into and stepped on
+                raise TypeError(f"grad of dtype {value.dtype} assigned to a tensor of dtype "
+                                f"{self.dtype}")
             if value.shape != self.shape:
                 raise ValueError(f"grad of shape {value.shape} assigned to a tensor of shape "
                                  f"{self.shape}")
@@ -168,8 +172,8 @@ class Tensor:
 
     def item(self):
         if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
-                               f"to Scalar")
+            raise ValueError(f"a Tensor with {self.data.size} elements cannot be converted "
+                             f"to Scalar")
         return self.data.item()
 
     def tolist(self):
@@ -195,7 +199,7 @@ class Tensor:
 
     def __bool__(self):
         if self.data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            raise ValueError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.data.item())
 
     def __len__(self) -> int:
@@ -226,13 +230,16 @@ class Tensor:
                                "a grad_fn")
         if gradient is None:
             if self.data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                raise ValueError(f"grad can be implicitly created only for scalar outputs: pass "
+                                 f"a gradient of shape {self.shape}")
             seed = np.ones(self.shape, np.float32)
         else:
             seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if seed.dtype.kind not in "fiub":  # complex would drop its imaginary part
+                raise TypeError(f"gradient must hold real numbers, got dtype {seed.dtype}")
             if seed.shape != self.shape:
-                raise RuntimeError(f"Mismatch in shape: gradient has a shape of {seed.shape} "
-                                   f"and output has a shape of {self.shape}")
+                raise ValueError(f"Mismatch in shape: gradient has a shape of {seed.shape} "
+                                 f"and output has a shape of {self.shape}")
             seed = seed.astype(np.float32, copy=False)
         run_backward(self, seed, bool(retain_graph))
 
@@ -480,7 +487,8 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     try:
         arr = np.array(data)
     except ValueError as e:  # ragged nested lists
-        raise ValueError(f"tensor(): could not build a rectangular array: {e}") from None
+        raise ValueError(f"tensor(): could not build a rectangular array from data: {e}") \
+            from None
     target = _canonical_dtype(np.dtype(dtype) if dtype is not None else arr.dtype, "tensor()")
     if dtype is not None and np.dtype(dtype) not in _DTYPES:
         raise TypeError(f"tensor(): dtype must be float32, int64 or bool, got {np.dtype(dtype)}")
@@ -490,7 +498,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 def from_numpy(a: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``a`` (float32, int64 or bool; no conversion, no copy)."""
     if not isinstance(a, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(a).__name__})")
     if a.dtype not in _DTYPES:
         raise TypeError(f"from_numpy: can't convert np.ndarray of type {a.dtype} without a "
                         f"copy; supported types are float32, int64 and bool "

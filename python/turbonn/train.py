@@ -151,6 +151,9 @@ class EarlyStopping(Callback):
             raise ValueError(f"EarlyStopping: min_delta must be >= 0, got {min_delta!r}")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if not isinstance(monitor, str):
+            raise TypeError(f"EarlyStopping: monitor must be the name of a logged value, got "
+                            f"{monitor!r}")
         if mode == "auto":
             mode = "max" if ("acc" in monitor or "auc" in monitor) else "min"
         self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)

@@ -100,8 +100,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     A query that sees no key gets 0. Runs the flash kernel: no (L, S) matrix is built.
     """
     _check(query, key, value)
-    if isinstance(dropout_p, bool) or not isinstance(dropout_p, numbers.Real) \
-            or not 0.0 <= dropout_p < 1.0:
+    for name, v in (("dropout_p", dropout_p), ("scale", scale)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            raise TypeError(f"scaled_dot_product_attention(): {name} must be a float, got "
+                            f"{type(v).__name__}")
+    if not 0.0 <= dropout_p < 1.0:
         raise ValueError(f"scaled_dot_product_attention(): dropout_p must be in [0, 1), got "
                          f"{dropout_p!r}")
     if attn_mask is not None and is_causal:

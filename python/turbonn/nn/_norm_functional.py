@@ -39,6 +39,15 @@ def _normalized_shape(normalized_shape, fn: str) -> tuple[int, ...]:
     return shape
 
 
+def _eps(eps, fn: str) -> float:
+    """A real eps >= 0 (a negative one makes var + eps negative: NaN for near-constant rows)."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"{fn}(): argument 'eps' must be a float, not {type(eps).__name__}")
+    if not eps >= 0:
+        raise ValueError(f"{fn}(): eps must be >= 0, got {eps}")
+    return float(eps)
+
+
 def _affine(t, name: str, shape: tuple[int, ...]):
     if t is None:
         return None
@@ -100,6 +109,4 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                          f"[*, {_dims(shape)[1:-1]}], but got input of size{_dims(input.shape)}")
     weight = _affine(weight, "weight", shape)
     bias = _affine(bias, "bias", shape)
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"layer_norm(): argument 'eps' must be a float, not {type(eps).__name__}")
-    return _LayerNorm.apply(input, weight, bias, k, float(eps))
+    return _LayerNorm.apply(input, weight, bias, k, _eps(eps, "layer_norm"))

@@ -17,6 +17,9 @@ def _check_input(x, fn: str) -> Tensor:
         raise TypeError(f"{fn}(): argument 'input' must be a Tensor, not {type(x).__name__}")
     if x.dtype != np.float32:
         raise TypeError(f"{fn}(): expected a float32 tensor for 'input', got {x.dtype}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{fn}(): input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape "
+                         f"{x.shape}")
     return x
 
 

@@ -71,7 +71,7 @@ class Flatten(Module):
         start = _norm_dim(self.start_dim, len(shape))
         end = _norm_dim(self.end_dim, len(shape))
         if start > end:
-            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+            raise ValueError("flatten() has invalid args: start_dim cannot come after end_dim")
         return input.reshape(shape[:start] + (-1 if 0 not in shape[start:end + 1] else 0,)
                              + shape[end + 1:])
 

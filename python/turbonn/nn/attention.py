@@ -7,6 +7,7 @@ torch does, to return them. Not supported: separate kdim/vdim, add_bias_kv, add_
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -35,7 +36,9 @@ class MultiheadAttention(Module):
                  batch_first: bool = False, device=None, dtype=None):
         super().__init__()
         for name, n in (("embed_dim", embed_dim), ("num_heads", num_heads)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+                raise TypeError(f"MultiheadAttention: {name} must be an int >= 1, got {n!r}")
+            if n < 1:
                 raise ValueError(f"MultiheadAttention: {name} must be an int >= 1, got {n!r}")
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim must be divisible by num_heads, got "
@@ -48,7 +51,9 @@ class MultiheadAttention(Module):
                                       "not supported yet")
         if dtype is not None and np.dtype(dtype) != np.float32:
             raise TypeError(f"MultiheadAttention: dtype must be None or float32, got {dtype!r}")
-        if not 0.0 <= float(dropout) < 1.0:
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
+            raise TypeError(f"MultiheadAttention: dropout must be a float, got {dropout!r}")
+        if not 0.0 <= dropout < 1.0:
             raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout!r}")
         self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
         self.head_dim = self.embed_dim // self.num_heads
@@ -109,6 +114,10 @@ class MultiheadAttention(Module):
                 raise ValueError(f"MultiheadAttention: {name} must be (L, N, E={self.embed_dim})"
                                  f", (N, L, E) with batch_first or (L, E), got {t.shape}")
         batched = query.ndim == 3
+        if not query.ndim == key.ndim == value.ndim:
+            raise ValueError(f"MultiheadAttention: query, key and value must all be 3-D (batched) "
+                             f"or all 2-D (unbatched), got query {query.shape}, key {key.shape} "
+                             f"and value {value.shape}")
         if not batched:
             query, key, value = (t.reshape(t.shape[0], 1, t.shape[1]) for t in (query, key, value))
             if key_padding_mask is not None:

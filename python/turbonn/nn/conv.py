@@ -15,7 +15,9 @@ __all__ = ["Conv2d"]
 
 
 def _positive_int(v, name: str) -> int:
-    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+    if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+        raise TypeError(f"Conv2d: {name} must be a positive int, got {v!r}")
+    if v <= 0:
         raise ValueError(f"Conv2d: {name} must be a positive int, got {v!r}")
     return int(v)
 

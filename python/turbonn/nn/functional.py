@@ -27,7 +27,7 @@ def _check_tensor(x, fn: str, arg: str = "input") -> Tensor:
 
 def _check_float(x: Tensor, fn: str) -> Tensor:
     if x.dtype != np.float32:
-        raise TypeError(f"{fn}(): expected a float32 tensor, got {x.dtype}")
+        raise TypeError(f"{fn}(): expected a float32 tensor for 'input', got {x.dtype}")
     return x
 
 
@@ -82,7 +82,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is None:
         return _Linear.apply(input, weight, None)
     _check_tensor(bias, "linear", "bias")
-    if bias.shape == (weight.shape[0],) and bias.dtype == np.float32:
+    if bias.dtype != np.float32:
+        raise TypeError(f"linear(): expected a float32 bias, got {bias.dtype}")
+    if bias.shape == (weight.shape[0],):
         return _Linear.apply(input, weight, bias)
     if bias.shape not in ((), (1,)):  # those two broadcast, as in torch
         raise ValueError(f"linear(): bias shape {bias.shape} does not match "
@@ -207,6 +209,13 @@ def _reduction(size_average, reduce, reduction: str) -> str:
     return ret
 
 
+def _ignore_index(ignore_index, fn: str) -> int:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"{fn}(): argument 'ignore_index' must be int, not "
+                        f"{type(ignore_index).__name__}")
+    return int(ignore_index)
+
+
 def _target(target, fn: str) -> Tensor:
     """A Tensor target (a NumPy array is wrapped: float data as float32, integers as int64)."""
     if isinstance(target, np.ndarray):
@@ -290,8 +299,12 @@ def cross_entropy(input: Tensor, target, weight: Tensor | None = None, size_aver
     target = _target(target, "cross_entropy")
     reduction = _reduction(size_average, reduce, reduction)
     w = _array(weight, "cross_entropy", "weight")
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"cross_entropy(): argument 'label_smoothing' must be float, not "
+                        f"{type(label_smoothing).__name__}")
     t = target.data if target.dtype == np.int64 else target
-    return _CrossEntropy.apply(input, t, w, int(ignore_index), float(label_smoothing), reduction)
+    return _CrossEntropy.apply(input, t, w, _ignore_index(ignore_index, "cross_entropy"),
+                               float(label_smoothing), reduction)
 
 
 class _NLLLoss(Function):
@@ -323,7 +336,7 @@ def nll_loss(input: Tensor, target, weight: Tensor | None = None, size_average=N
     target = _target(target, "nll_loss")
     reduction = _reduction(size_average, reduce, reduction)
     return _NLLLoss.apply(input, target.data, _array(weight, "nll_loss", "weight"),
-                          int(ignore_index), reduction)
+                          _ignore_index(ignore_index, "nll_loss"), reduction)
 
 
 def _pointwise_loss(name: str, forward_kernel, backward_kernel) -> type:
@@ -419,9 +432,14 @@ def mse_loss(input: Tensor, target, size_average=None, reduce=None, reduction: s
     reduction = _reduction(size_average, reduce, reduction)
     w = _array(weight, "mse_loss", "weight")
     if w is not None and w.shape != input.shape:
-        raise ValueError("Weights and input must have the same size.")
+        raise ValueError(f"Weights and input must have the same size (weight {w.shape}, input "
+                         f"{input.shape}).")
     if target.shape != input.shape:  # torch broadcasts both (the warning above); so do we
-        shape = np.broadcast_shapes(input.shape, target.shape)
+        try:
+            shape = np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ValueError(f"mse_loss(): target of shape {target.shape} cannot be broadcast "
+                             f"with input of shape {input.shape}") from None
         zeros = Tensor._wrap(np.zeros(shape, np.float32))
         input = input if input.shape == shape else input + zeros
         target = target if target.shape == shape else target + zeros
@@ -454,8 +472,8 @@ class _Dropout(Function):
 def _check_p(p) -> float:
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"dropout(): p must be a float, got {type(p).__name__}")
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not 0.0 <= p <= 1.0:  # NaN too
+        raise ValueError(f"dropout probability p has to be between 0 and 1, but got {p}")
     return float(p)
 
 

@@ -71,8 +71,8 @@ def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
 
 
 def _calculate_correct_fan(tensor, mode: str) -> int:
-    mode = mode.lower()
     valid = ["fan_in", "fan_out"]
+    mode = mode.lower() if isinstance(mode, str) else mode
     if mode not in valid:
         raise ValueError(f"Mode {mode} not supported, please use one of {valid}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -81,12 +81,16 @@ def _calculate_correct_fan(tensor, mode: str) -> int:
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from U(a, b)."""
+    if not a <= b:
+        raise ValueError(f"uniform_ expects to return a [a, b) range, but found a={a} > b={b}")
     gen = generator or default_generator()
     return _fill(tensor, "uniform_", lambda shape: gen.uniform(a, b, size=shape))
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from N(mean, std**2)."""
+    if not std >= 0:
+        raise ValueError(f"normal_ expects std >= 0.0, but found std {std}")
     gen = generator or default_generator()
     return _fill(tensor, "normal_", lambda shape: gen.normal(mean, std, size=shape))
 

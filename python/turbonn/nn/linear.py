@@ -19,7 +19,9 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
         for name, n in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+                raise TypeError(f"Linear: {name} must be a non-negative int, got {n!r}")
+            if n < 0:
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {n!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)

@@ -8,7 +8,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from ._norm_functional import _normalized_shape
+from ._norm_functional import _eps, _normalized_shape
 from .module import Module, Parameter
 
 __all__ = ["LayerNorm"]
@@ -29,6 +29,7 @@ class LayerNorm(Module):
         if any(s < 0 for s in self.normalized_shape):
             raise ValueError(f"LayerNorm: normalized_shape must be non-negative, got "
                              f"{self.normalized_shape}")
+        _eps(eps, "LayerNorm")
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:

@@ -21,7 +21,9 @@ __all__ = ["RNNBase", "RNN", "LSTM"]
 
 
 def _positive_int(cls: str, name: str, n, minimum: int = 1) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < minimum:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"{cls}: {name} must be an int >= {minimum}, got {n!r}")
+    if n < minimum:
         raise ValueError(f"{cls}: {name} must be an int >= {minimum}, got {n!r}")
     return int(n)
 
@@ -215,8 +217,9 @@ class LSTM(RNNBase):
             h0 = c0 = None
         else:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0), got "
-                                f"{type(hx).__name__}")
+                got = f"a {type(hx).__name__} of {len(hx)}" if isinstance(hx, (tuple, list)) \
+                    else type(hx).__name__
+                raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0), got {got}")
             h0, c0 = hx
         y, h_n, c_n = self._run(input, h0, c0)
         return y, (h_n, c_n)

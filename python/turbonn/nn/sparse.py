@@ -15,7 +15,9 @@ __all__ = ["Embedding"]
 
 
 def _check_size(name: str, n) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"Embedding: {name} must be a non-negative int, got {n!r}")
+    if n < 0:
         raise ValueError(f"Embedding: {name} must be a non-negative int, got {n!r}")
     return int(n)
 

@@ -40,6 +40,13 @@ class SinusoidalPositionalEncoding(Module):
     def __init__(self, dim: int, max_len: int = 4096, dropout: float = 0.0,
                  batch_first: bool = True):
         super().__init__()
+        for name, n, lo in (("dim", dim, 1), ("max_len", max_len, 0)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+                raise TypeError(f"SinusoidalPositionalEncoding: {name} must be an int >= {lo}, "
+                                f"got {n!r}")
+            if n < lo:
+                raise ValueError(f"SinusoidalPositionalEncoding: {name} must be an int >= {lo}, "
+                                 f"got {n!r}")
         self.dim, self.max_len, self.batch_first = int(dim), int(max_len), bool(batch_first)
         self._pe = sinusoidal_encoding(self.max_len, self.dim)
         self.drop = Dropout(dropout)
@@ -70,6 +77,12 @@ class TransformerEncoderLayer(Module):
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
+        if not isinstance(dim_feedforward, (int, np.integer)) or isinstance(dim_feedforward, bool):
+            raise TypeError(f"TransformerEncoderLayer: dim_feedforward must be an int >= 1, got "
+                            f"{dim_feedforward!r}")
+        if dim_feedforward < 1:
+            raise ValueError(f"TransformerEncoderLayer: dim_feedforward must be an int >= 1, got "
+                             f"{dim_feedforward!r}")
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias)

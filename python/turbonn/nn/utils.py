@@ -3,6 +3,7 @@ scaling or clamping each parameter's ``.grad`` in place as torch does."""
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -15,7 +16,23 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 def _grads(parameters) -> list[Tensor]:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
+    parameters = list(parameters)
+    for p in parameters:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"parameters must be Tensors (or one Tensor), got an element of type "
+                            f"{type(p).__name__}")
     return [p.grad for p in parameters if p.grad is not None]
+
+
+def _real(value, name: str, fn: str, minimum: float | None = 0.0) -> float:
+    """``value`` as a float: a TypeError for a non-number, a ValueError below ``minimum`` or NaN
+    (a negative bound would flip the gradients' signs instead of clipping them)."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, (numbers.Real, Tensor)):
+        raise TypeError(f"{fn}: {name} must be a float, got {type(value).__name__}")
+    value = float(value)
+    if minimum is not None and not value >= minimum:
+        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value}")
+    return value
 
 
 # Elements per float64 chunk: the sums never materialise a float64 copy of a whole gradient
@@ -66,7 +83,16 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     ``min(max_norm / (total_norm + 1e-6), 1)``. Returns the total norm (a 0-d float32 Tensor).
     """
     grads = _grads(parameters)
-    max_norm, norm_type = float(max_norm), float(norm_type)
+    max_norm = _real(max_norm, "max_norm", "clip_grad_norm_")
+    if isinstance(norm_type, str):  # torch takes 'inf' (anything float() reads)
+        try:
+            norm_type = float(norm_type)
+        except ValueError:
+            raise ValueError(f"clip_grad_norm_: norm_type must be a float or 'inf', got "
+                             f"{norm_type!r}") from None
+    norm_type = _real(norm_type, "norm_type", "clip_grad_norm_", None)
+    if math.isnan(norm_type):
+        raise ValueError(f"clip_grad_norm_: norm_type must be a number, got {norm_type}")
     if not grads:
         return Tensor(np.asarray(0.0, np.float32))
     total = _vector_norm(np.array([_vector_norm(g.data, norm_type) for g in grads]), norm_type)
@@ -86,7 +112,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
 
 def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """Clamp every gradient elementwise into ``[-clip_value, clip_value]``, in place."""
-    clip_value = float(clip_value)
+    clip_value = _real(clip_value, "clip_value", "clip_grad_value_")
     with no_grad():
         for g in _grads(parameters):
             if g.data.flags.writeable:

@@ -16,10 +16,10 @@ __all__ = ["Adadelta"]
 class Adadelta(Optimizer):
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0, *, maximize: bool = False):
-        _check("learning rate", lr, lr >= 0.0)
-        _check("rho value", rho, 0.0 <= rho <= 1.0)
-        _check("epsilon value", eps, eps >= 0.0)
-        _check("weight_decay value", weight_decay, weight_decay >= 0.0)
+        _check("learning rate", "lr", lr, lambda v: v >= 0.0)
+        _check("rho value", "rho", rho, lambda v: 0.0 <= v <= 1.0, "in [0, 1]")
+        _check("epsilon value", "eps", eps, lambda v: v >= 0.0)
+        _check("weight_decay value", "weight_decay", weight_decay, lambda v: v >= 0.0)
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 

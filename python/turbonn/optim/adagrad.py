@@ -16,12 +16,12 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
                  maximize: bool = False):
-        _check("learning rate", lr, lr >= 0.0)
-        _check("lr_decay value", lr_decay, lr_decay >= 0.0)
-        _check("weight_decay value", weight_decay, weight_decay >= 0.0)
-        _check("initial_accumulator_value value", initial_accumulator_value,
-               initial_accumulator_value >= 0.0)
-        _check("epsilon value", eps, eps >= 0.0)
+        _check("learning rate", "lr", lr, lambda v: v >= 0.0)
+        _check("lr_decay value", "lr_decay", lr_decay, lambda v: v >= 0.0)
+        _check("weight_decay value", "weight_decay", weight_decay, lambda v: v >= 0.0)
+        _check("initial_accumulator_value value", "initial_accumulator_value",
+               initial_accumulator_value, lambda v: v >= 0.0)
+        _check("epsilon value", "eps", eps, lambda v: v >= 0.0)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize))

@@ -19,11 +19,17 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False):
-        _check("learning rate", lr, lr >= 0.0)
-        _check("epsilon value", eps, eps >= 0.0)
-        _check("beta parameter at index 0", betas[0], 0.0 <= betas[0] < 1.0)
-        _check("beta parameter at index 1", betas[1], 0.0 <= betas[1] < 1.0)
-        _check("weight_decay value", weight_decay, weight_decay >= 0.0)
+        _check("learning rate", "lr", lr, lambda v: v >= 0.0)
+        _check("epsilon value", "eps", eps, lambda v: v >= 0.0)
+        try:
+            beta1, beta2 = betas
+        except (TypeError, ValueError):
+            raise TypeError(f"betas must be a pair of floats, got {betas!r}") from None
+        betas = (beta1, beta2)
+        for i in (0, 1):
+            _check(f"beta parameter at index {i}", f"betas[{i}]", betas[i],
+                   lambda v: 0.0 <= v < 1.0, "in [0, 1)")
+        _check("weight_decay value", "weight_decay", weight_decay, lambda v: v >= 0.0)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))

@@ -4,10 +4,22 @@ CosineAnnealingLR (closed form) and ReduceLROnPlateau. Call ``step()`` once per 
 from __future__ import annotations
 
 import math
+import numbers
 
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
+
+
+def _check_gamma(gamma) -> None:
+    # a negative factor flips the sign of every other epoch's rate (gradient ascent)
+    if not gamma >= 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+
+
+def _check_optimizer(optimizer) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
 class _Checkpointable:
@@ -22,13 +34,15 @@ class _Checkpointable:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"state_dict must be a dict from state_dict(), got "
+                            f"{type(state_dict).__name__}")
         self.__dict__.update(state_dict)
 
 
 class LRScheduler(_Checkpointable):
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
@@ -52,6 +66,7 @@ class StepLR(LRScheduler):
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         if step_size <= 0:
             raise ValueError(f"step_size must be positive, got {step_size}")
+        _check_gamma(gamma)
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
@@ -63,6 +78,7 @@ class ExponentialLR(LRScheduler):
     """lr = base * gamma ** epoch."""
 
     def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
+        _check_gamma(gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -90,6 +106,7 @@ class ReduceLROnPlateau(_Checkpointable):
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                  cooldown: int = 0, min_lr=0.0, eps: float = 1e-8):
+        _check_optimizer(optimizer)
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
@@ -98,6 +115,12 @@ class ReduceLROnPlateau(_Checkpointable):
         self.optimizer = optimizer
         n = len(optimizer.param_groups)
         self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        if len(self.min_lrs) != n:
+            raise ValueError(f"expected {n} min_lrs (one per parameter group), got "
+                             f"{len(self.min_lrs)}")
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) \
+                or patience < 0:
+            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
@@ -116,7 +139,11 @@ class ReduceLROnPlateau(_Checkpointable):
         return a > edge
 
     def step(self, metrics: float) -> None:
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(f"metrics must be a number (the monitored value), got "
+                            f"{metrics!r}") from None
         self.last_epoch += 1
         if self._better(current):
             self.best, self.num_bad_epochs = current, 0

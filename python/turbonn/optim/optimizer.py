@@ -15,9 +15,13 @@ from ..tensor import Tensor
 __all__ = ["Optimizer"]
 
 
-def _check(name: str, value: float, ok: bool) -> None:
-    if not ok:
-        raise ValueError(f"Invalid {name}: {value}")
+def _check(name: str, arg: str, value, ok: Callable[[float], bool], expected: str = ">= 0") -> None:
+    """torch's ``Invalid <name>: <value>`` ValueError, also naming the argument and its range. A
+    non-number is a TypeError here, before a comparison fails with a message naming nothing."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, Tensor)):
+        raise TypeError(f"{arg} must be a float, got {type(value).__name__}")
+    if not ok(float(value)):
+        raise ValueError(f"Invalid {name}: {value} ({arg} must be {expected})")
 
 
 def _index(i, where: str) -> int:
@@ -61,7 +65,8 @@ class Optimizer:
                             "Tensors or dicts, but got a Tensor")
         params = list(params)
         if not params:
-            raise ValueError("optimizer got an empty parameter list")
+            raise ValueError("optimizer got an empty parameter list (params must hold at least "
+                             "one Tensor)")
         if not isinstance(params[0], dict):
             params = [{"params": params}]
         for group in params:
@@ -74,7 +79,11 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in ps:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"can't optimize a non-leaf Tensor (one of the params has "
+                                 f"grad_fn={p.grad_fn.name()})")
             if p.dtype != np.float32 or not p.data.flags.c_contiguous:
                 raise ValueError("optimizer parameters must be C-contiguous float32 tensors, got "
                                  f"{p.dtype} of shape {p.shape}")

@@ -17,11 +17,11 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
                  maximize: bool = False):
-        _check("learning rate", lr, lr >= 0.0)
-        _check("epsilon value", eps, eps >= 0.0)
-        _check("momentum value", momentum, momentum >= 0.0)
-        _check("weight_decay value", weight_decay, weight_decay >= 0.0)
-        _check("alpha value", alpha, alpha >= 0.0)
+        _check("learning rate", "lr", lr, lambda v: v >= 0.0)
+        _check("epsilon value", "eps", eps, lambda v: v >= 0.0)
+        _check("momentum value", "momentum", momentum, lambda v: v >= 0.0)
+        _check("weight_decay value", "weight_decay", weight_decay, lambda v: v >= 0.0)
+        _check("alpha value", "alpha", alpha, lambda v: v >= 0.0)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 

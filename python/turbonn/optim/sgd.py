@@ -16,9 +16,9 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
-        _check("learning rate", lr, lr >= 0.0)
-        _check("momentum value", momentum, momentum >= 0.0)
-        _check("weight_decay value", weight_decay, weight_decay >= 0.0)
+        _check("learning rate", "lr", lr, lambda v: v >= 0.0)
+        _check("momentum value", "momentum", momentum, lambda v: v >= 0.0)
+        _check("weight_decay value", "weight_decay", weight_decay, lambda v: v >= 0.0)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
