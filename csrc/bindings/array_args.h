@@ -25,14 +25,15 @@ inline std::string type_name(const py::handle& obj) {
     return py::str(py::type::handle_of(obj).attr("__name__"));
 }
 
-// A float32 array of exactly `shape` (C-contiguous, copied when it was not).
+// A float32 array of exactly `shape` (C-contiguous, copied when it was not; the shape is checked
+// before any copy, which is size-checked: a broadcast view may stand for terabytes).
 inline py::array float_of_shape(const py::handle& obj, const char* name, const Shape& shape,
                                 const std::string& what) {
-    py::array a = require_float32_contiguous(obj, name);
+    const py::array a = require_float32(obj, name, -1);
     if (shape_of(a) != shape)
         throw py::value_error(std::string(name) + " must have shape " + dims_str(shape) + what +
                               ", got " + shape_str(a));
-    return a;
+    return contiguous_copy(a, name);
 }
 
 // An optional float32 array of `shape`: None stays None.

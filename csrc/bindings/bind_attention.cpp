@@ -9,26 +9,52 @@
 #include "cpu/attention.h"
 #include "ref/ref.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 namespace tn::bind {
 namespace {
 
-// A 4-D float32 array whose last dimension is contiguous (copied C-contiguous otherwise).
+// A 4-D float32 array whose last dimension is contiguous and whose rows do not all alias one
+// row (copied C-contiguous otherwise): the kernels take a row stride of 0 for packed panels, so a
+// broadcast along the sequence (stride 0) read garbage past the array.
 py::array heads_array(const py::handle& obj, const char* name, const std::string& dims) {
     py::array a = require_float32(obj, name, -1);
     if (a.ndim() != 4)
         throw py::value_error(std::string(name) + " must be 4-D " + dims + ", got shape " +
                               shape_str(a));
-    if (a.shape(3) > 1 && a.strides(3) != static_cast<py::ssize_t>(sizeof(float)))
-        a = py::array::ensure(a, py::array::c_style);
+    if ((a.shape(3) > 1 && a.strides(3) != static_cast<py::ssize_t>(sizeof(float))) ||
+        (a.shape(2) > 1 && a.strides(2) == 0 && a.shape(3) > 0))
+        a = contiguous_copy(a, name);
     return a;
+}
+
+// The row stride in elements; that of a single row (any value NumPy gave it, 0 after
+// a[:, :, None]) or of empty rows as the row's length, never the 0 that means packed.
+int64_t row_stride(const py::array& a) {
+    if (a.shape(2) <= 1 || a.shape(3) == 0) return std::max<int64_t>(a.shape(3), 1);
+    return int64_t(a.strides(2) / py::ssize_t(sizeof(float)));
+}
+
+// scale: None (1/sqrt(E)) or a real number; a str or another object is a TypeError naming it
+// (pybind11's cast raised an unnamed RuntimeError).
+float scale_arg(const py::object& s, int64_t D) {
+    if (s.is_none()) return float(1.0 / std::sqrt(double(D > 0 ? D : 1)));
+    const std::string want = "scale must be a float or None, got ";
+    if (py::isinstance<py::str>(s) || py::isinstance<py::bool_>(s) || !PyNumber_Check(s.ptr()))
+        throw py::type_error(want + type_name(s));
+    const double v = PyFloat_AsDouble(s.ptr());
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        throw py::type_error(want + type_name(s));
+    }
+    return float(v);
 }
 
 Heads heads(const py::array& a) {
     const auto st = [&](int i) { return int64_t(a.strides(i) / py::ssize_t(sizeof(float))); };
-    return Heads{cptr(a), st(0), st(1), st(2)};
+    return Heads{cptr(a), st(0), st(1), row_stride(a)};
 }
 MutHeads mut_heads(py::array a) {
     const auto st = [&](int i) { return int64_t(a.strides(i) / py::ssize_t(sizeof(float))); };
@@ -38,6 +64,7 @@ MutHeads mut_heads(py::array a) {
 // The shared arguments, checked: shapes of q, k, v against each other, the mask's broadcast.
 struct Args {
     Attention a{};
+    bool no_heads = false;
     py::array q, k, v;
     py::object mask = py::none();
 
@@ -66,9 +93,11 @@ struct Args {
         if (a.Hk < 1 ? a.Hq != 0 : a.Hq % a.Hk != 0)
             throw py::value_error("query's heads (" + std::to_string(a.Hq) +
                                   ") must be a multiple of key's (" + std::to_string(a.Hk) + ")");
-        if (a.Hk == 0) a.Hk = 1;  // no heads at all: nothing runs
-        a.scale = scale.is_none() ? float(1.0 / std::sqrt(double(a.D > 0 ? a.D : 1)))
-                                  : scale.cast<float>();
+        // No heads at all: every output is empty and no kernel may run (the backward's items
+        // are (batch, key head): with Hk taken as 1 it zeroed dk rows of an empty array).
+        no_heads = a.Hk == 0;
+        if (a.Hk == 0) a.Hk = 1;
+        a.scale = scale_arg(scale, a.D);
         a.causal = causal;
         if (!(dropout_p >= 0.0 && dropout_p < 1.0))
             throw py::value_error("dropout_p must be in [0, 1), got " + std::to_string(dropout_p));
@@ -106,6 +135,8 @@ py::tuple attn_fwd(const py::handle& q, const py::handle& k, const py::handle& v
                    uint64_t seed, const py::object& variant) {
     const Args x(q, k, v, mask, scale, causal, dropout_p, seed);
     const Attention& a = x.a;
+    check_alloc("out", Shape{a.B, a.Hq, a.Tq, a.Dv});
+    check_alloc("lse", Shape{a.B, a.Hq, a.Tq});
     py::array out = output_of_shape(py::none(), "out", Shape{a.B, a.Hq, a.Tq, a.Dv});
     py::array lse = output_of_shape(py::none(), "lse", Shape{a.B, a.Hq, a.Tq});
     const auto f = wants_reference(variant) ? ref::attention_forward : attention_forward;
@@ -114,7 +145,7 @@ py::tuple attn_fwd(const py::handle& q, const py::handle& k, const py::handle& v
     float* lp = mptr(lse);
     {
         py::gil_scoped_release nogil;
-        f(a, hq, hk, hv, ho, lp);
+        if (!x.no_heads) f(a, hq, hk, hv, ho, lp);
     }
     return py::make_tuple(out, lse);
 }
@@ -133,6 +164,9 @@ py::tuple attn_bwd(const py::handle& dout_obj, const py::handle& q, const py::ha
                               shape_str(out) + " and " + shape_str(dout));
     const py::array lse = float_of_shape(lse_obj, "lse", Shape{a.B, a.Hq, a.Tq},
                                          " (batch, heads, L): the forward's");
+    check_alloc("dq", shape_of(x.q));
+    check_alloc("dk", shape_of(x.k));
+    check_alloc("dv", shape_of(x.v));
     py::array dq = output_of_shape(py::none(), "dq", shape_of(x.q));
     py::array dk = output_of_shape(py::none(), "dk", shape_of(x.k));
     py::array dv = output_of_shape(py::none(), "dv", shape_of(x.v));
@@ -143,7 +177,7 @@ py::tuple attn_bwd(const py::handle& dout_obj, const py::handle& q, const py::ha
     const float* lp = cptr(lse);
     {
         py::gil_scoped_release nogil;
-        f(a, hq, hk, hv, ho, lp, hd, mq, mk, mv);
+        if (!x.no_heads) f(a, hq, hk, hv, ho, lp, hd, mq, mk, mv);
     }
     return py::make_tuple(dq, dk, dv);
 }

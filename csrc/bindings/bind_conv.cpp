@@ -7,6 +7,7 @@
 #include "cpu/conv.h"
 #include "ref/ref.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -54,10 +55,18 @@ void geometry(ConvDims& d, const char* fn, const py::handle& stride, const py::h
                               ": the output would be empty");
     d.OH = conv_out_size(d.H, d.KH, d.SH, d.PH, d.DH);
     d.OW = conv_out_size(d.W, d.KW, d.SW, d.PW, d.DW);
+    // The kernels' per-image sizes (O * OH * OW, C * kH * kW * OH * OW) must fit in int64 even
+    // for an empty batch (huge padding on an (0, C, H, W) input).
+    const std::string what = std::string(fn) + ": the per-image output / im2col size";
+    const int64_t plane = checked_mul(d.OH, d.OW, what);
+    checked_mul(checked_mul(checked_mul(std::max<int64_t>(d.C, d.O), d.KH, what), d.KW, what),
+                plane, what);
 }
 
-py::array contiguous(const py::array& a, const char* name) {
-    return is_c_contiguous(a) ? a : require_float32_contiguous(a, name);
+// The (N, C*kH*kW, OH*OW) im2col matrix's shape, each product checked for overflow.
+Shape cols_shape(const ConvDims& d) {
+    const int64_t ckk = checked_mul(checked_mul(d.C, d.KH, "cols"), d.KW, "cols");
+    return Shape{d.N, ckk, checked_mul(d.OH, d.OW, "cols")};
 }
 
 // Checks x (N, C, H, W) and weight (O, C/groups, KH, KW) and fills everything in d.
@@ -80,18 +89,22 @@ ConvDims conv_dims(const char* fn, py::array& x, py::array& w, const py::handle&
         throw py::value_error(std::string(fn) + ": groups=" + std::to_string(d.G) +
                               " must divide x's channels (" + std::to_string(d.C) +
                               ") and weight's out_channels (" + std::to_string(d.O) + ")");
-    if (w.shape(1) * d.G != d.C)
+    if (w.shape(1) != d.C / d.G)  // (not w.shape(1) * G: that can overflow)
         throw py::value_error(std::string(fn) + ": x " + shape_str(x) + " has " +
                               std::to_string(d.C) + " channels but weight " + shape_str(w) +
                               " expects weight.shape[1] * groups = " +
-                              std::to_string(w.shape(1) * d.G) + " (weight must be (out_channels, "
+                              std::to_string(w.shape(1)) + " * " + std::to_string(d.G) +
+                              " (weight must be (out_channels, "
                               "x.shape[1] / groups, kH, kW))");
     if (d.KH < 1 || d.KW < 1)
         throw py::value_error(std::string(fn) + ": weight's kernel size must be positive, got " +
                               shape_str(w));
+    if (d.KH >= (int64_t(1) << 31) || d.KW >= (int64_t(1) << 31))
+        throw py::value_error(std::string(fn) + ": weight's kernel size is too large (each must "
+                              "be below 2**31), got " + shape_str(w));
     geometry(d, fn, stride, padding, dilation);
-    x = contiguous(x, "x");
-    w = contiguous(w, "weight");
+    x = contiguous_copy(x, "x");
+    w = contiguous_copy(w, "weight");
     return d;
 }
 
@@ -107,6 +120,7 @@ py::array forward(const py::handle& x_obj, const py::handle& w_obj, const py::ob
             throw py::value_error("conv2d: bias must have shape (" + std::to_string(d.O) +
                                   ",) = (out_channels,), got " + shape_str(b));
     }
+    if (out_obj.is_none()) check_alloc("out", Shape{d.N, d.O, d.OH, d.OW});
     py::array out = output_of_shape(out_obj, "out", {d.N, d.O, d.OH, d.OW});
     if (may_overlap(out, x) || may_overlap(out, w) || (has_bias && may_overlap(out, b)))
         throw py::value_error("conv2d: out must not overlap x, weight or bias");
@@ -134,7 +148,9 @@ py::tuple backward(const py::handle& dout_obj, const py::handle& x_obj, const py
                               std::to_string(d.N) + ", " + std::to_string(d.O) + ", " +
                               std::to_string(d.OH) + ", " + std::to_string(d.OW) + "), got " +
                               shape_str(dout0));
-    const py::array dout = contiguous(dout0, "dout");
+    const py::array dout = contiguous_copy(dout0, "dout");
+    if (need_dx) check_alloc("dinput", shape_of(x));
+    if (need_dw) check_alloc("dweight", shape_of(w));
     py::object dx = py::none(), dw = py::none(), db = py::none();
     if (need_dx) dx = py::array_t<float>(std::vector<py::ssize_t>{d.N, d.C, d.H, d.W});
     if (need_dw)
@@ -163,8 +179,10 @@ py::array im2col_py(const py::handle& x_obj, const py::handle& kernel, const py:
     d.N = x.shape(0), d.C = x.shape(1), d.H = x.shape(2), d.W = x.shape(3), d.G = 1;
     std::tie(d.KH, d.KW) = kernel_arg(kernel, "im2col");
     geometry(d, "im2col", stride, padding, dilation);
-    x = contiguous(x, "x");
-    py::array cols = py::array_t<float>(std::vector<py::ssize_t>{d.N, d.CKK(), d.L()});
+    const Shape cs = cols_shape(d);
+    check_alloc("cols", cs);
+    x = contiguous_copy(x, "x");
+    py::array cols = py::array_t<float>(cs);
     const float* xp = cptr(x);
     float* cp = static_cast<float*>(cols.mutable_data());
     {
@@ -187,20 +205,20 @@ py::array col2im_py(const py::handle& cols_obj, const py::handle& shape,
             throw py::type_error("col2im: input_shape must hold ints, got " +
                                  std::string(py::str(py::repr(shape))));
         s[i] = as_i64(shape[py::int_(i)], "col2im: input_shape");
-        if (s[i] < 0)
-            throw py::value_error("col2im: input_shape must be non-negative, got " +
+        if (s[i] < 0 || s[i] >= (int64_t(1) << 62))
+            throw py::value_error("col2im: input_shape must be non-negative and below 2**62, got " +
                                   std::string(py::str(py::repr(shape))));
     }
     ConvDims d{};
     d.N = s[0], d.C = s[1], d.H = s[2], d.W = s[3], d.G = 1;
     std::tie(d.KH, d.KW) = kernel_arg(kernel, "col2im");
     geometry(d, "col2im", stride, padding, dilation);
-    if (cols.ndim() != 3 || cols.shape(0) != d.N || cols.shape(1) != d.CKK() ||
-        cols.shape(2) != d.L())
-        throw py::value_error("col2im: cols must have shape (" + std::to_string(d.N) + ", " +
-                              std::to_string(d.CKK()) + ", " + std::to_string(d.L()) +
-                              ") = (N, C*kH*kW, OH*OW), got " + shape_str(cols));
-    cols = contiguous(cols, "cols");
+    const Shape cs = cols_shape(d);
+    if (shape_of(cols) != cs)
+        throw py::value_error("col2im: cols must have shape " + dims_str(cs) +
+                              " = (N, C*kH*kW, OH*OW), got " + shape_str(cols));
+    check_alloc("input_shape", Shape{d.N, d.C, d.H, d.W});
+    cols = contiguous_copy(cols, "cols");
     py::array dx = py::array_t<float>(std::vector<py::ssize_t>{d.N, d.C, d.H, d.W});
     const float* cp = cptr(cols);
     float* xp = static_cast<float*>(dx.mutable_data());

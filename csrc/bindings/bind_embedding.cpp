@@ -14,11 +14,12 @@
 namespace tn::bind {
 namespace {
 
-using Indices = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using Indices = py::array_t<int64_t, py::array::c_style | py::array::forcecast | npy_aligned>;
 
-// indices as a C-contiguous int64 array (int32 or another byte order converted; int64 native
-// C-contiguous input is used in place). Anything but a signed 32/64-bit integer array is a
-// TypeError, as in torch ("Expected tensor for argument #1 'indices' ... Long, Int").
+// indices as an aligned C-contiguous int64 array (int32, another byte order, a strided or a
+// misaligned view converted, after check_alloc; aligned native C-contiguous int64 input is used in
+// place). Anything but a signed 32/64-bit integer array is a TypeError, as in torch ("Expected
+// tensor for argument #1 'indices' ... Long, Int").
 Indices index_array(const py::handle& obj) {
     if (!py::isinstance<py::array>(obj))
         throw py::type_error("indices must be a numpy.ndarray of int32 or int64, got " +
@@ -28,7 +29,11 @@ Indices index_array(const py::handle& obj) {
     if (dt.kind() != 'i' || (dt.itemsize() != 4 && dt.itemsize() != 8))
         throw py::type_error("Expected 'indices' to have one of the following scalar types: "
                              "Long, Int (int64, int32); got dtype " + std::string(py::str(dt)));
-    return Indices::ensure(a);
+    if (!Indices::check_(a) || !(a.flags() & npy_aligned))  // a copy: size-check it first
+        check_alloc("indices", shape_of(a), sizeof(int64_t));
+    Indices ind = Indices::ensure(a);  // null (the error cleared) when NumPy fails
+    if (!ind) throw_memory_error("indices: could not convert it to a C-contiguous int64 array");
+    return ind;
 }
 
 // Raises IndexError naming the first index outside [0, V). The scan runs without the GIL;

@@ -3,6 +3,7 @@
 #include "bindings/checks.h"
 #include "cpu/gemm.h"
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -52,6 +53,7 @@ py::array gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, b
         if (beta != 0.0)
             throw py::value_error("gemm: beta=" + std::to_string(beta) +
                                   " scales out, but out is None; pass out= (the C to scale)");
+        check_alloc("out", {M, N}, sizeof(float));  // a and b may be broadcast views
         out = py::array_t<float>({M, N});
     } else {
         if (!py::isinstance<py::array>(out_obj))
@@ -66,6 +68,8 @@ py::array gemm(const py::handle& a_obj, const py::handle& b_obj, bool trans_a, b
         if (!is_c_contiguous(out))
             throw py::value_error("out must be C-contiguous (shape " + want + ")");
         if (!out.writeable()) throw py::value_error("out is read-only");
+        if (reinterpret_cast<std::uintptr_t>(out.data()) % alignof(float) != 0)
+            throw py::value_error("out is not aligned to float32");
     }
     if (M == 0 || N == 0) return out;
 

@@ -35,11 +35,14 @@ struct Split {
 
 py::tuple ln_fwd(const py::handle& x_obj, const py::handle& k_obj, const py::object& w_obj,
                  const py::object& b_obj, double eps, const py::object& variant) {
-    const py::array x = require_float32_contiguous(x_obj, "input");
+    py::array x = require_float32(x_obj, "input", -1);
     const Split sp(x, k_obj);
     const std::string trailing = " (input.shape[-normalized_ndim:])";
     const py::object w = optional_float(w_obj, "weight", sp.norm, trailing);
     const py::object b = optional_float(b_obj, "bias", sp.norm, trailing);
+    check_alloc("out", shape_of(x));
+    check_alloc("mean", sp.lead);
+    x = contiguous_copy(x, "input");
     py::array out = output_of_shape(py::none(), "out", shape_of(x));
     py::array mean = output_of_shape(py::none(), "mean", sp.lead);
     py::array rstd = output_of_shape(py::none(), "rstd", sp.lead);
@@ -58,14 +61,21 @@ py::tuple ln_bwd(const py::handle& dout_obj, const py::handle& x_obj, const py::
                  const py::handle& rstd_obj, const py::handle& k_obj, const py::object& w_obj,
                  bool need_dinput, bool need_dweight, bool need_dbias,
                  const py::object& variant) {
-    const py::array x = require_float32_contiguous(x_obj, "input");
+    py::array x = require_float32(x_obj, "input", -1);
     const Split sp(x, k_obj);
-    const py::array dout = float_of_shape(dout_obj, "dout", shape_of(x), " (input's shape)");
     const std::string leading = " (input.shape[:-normalized_ndim])";
+    // Every shape first, then the (checked) copies.
+    const py::array dout0 = require_float32(dout_obj, "dout", -1);
+    if (shape_of(dout0) != shape_of(x))
+        throw py::value_error("dout must have shape " + shape_str(x) + " (input's shape), got " +
+                              shape_str(dout0));
     const py::array mean = float_of_shape(mean_obj, "mean", sp.lead, leading);
     const py::array rstd = float_of_shape(rstd_obj, "rstd", sp.lead, leading);
     const py::object w = optional_float(w_obj, "weight", sp.norm,
-                                        " (input.shape[-normalized_ndim:])");
+                                                " (input.shape[-normalized_ndim:])");
+    if (need_dinput) check_alloc("dinput", shape_of(x));
+    x = contiguous_copy(x, "input");
+    const py::array dout = contiguous_copy(dout0, "dout");
     py::object dx = py::none(), dw = py::none(), db = py::none();
     if (need_dinput) dx = output_of_shape(py::none(), "dinput", shape_of(x));
     if (need_dweight) dw = output_of_shape(py::none(), "dweight", sp.norm);

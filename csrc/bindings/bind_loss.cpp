@@ -36,7 +36,7 @@ py::array int64_of_shape(const py::handle& obj, const char* name, const Shape& s
     if (shape_of(a) != shape)
         throw py::value_error(std::string(name) + " must have shape " + dims_str(shape) + what +
                               ", got " + shape_str(a));
-    return py::array::ensure(a, py::array::c_style);
+    return ensure_flags(a, name, py::array::c_style | npy_aligned);
 }
 
 bool is_int64_array(const py::handle& obj) {

@@ -38,7 +38,7 @@ void check_input_shape(const Shape& s, const char* name, Pool2d& g) {
     if (g.H > max32 || g.W > max32 || g.H * g.W > max32)
         throw py::value_error(std::string(name) + " planes of more than 2^31 - 1 elements are "
                               "not supported (int32 indices), got shape " + dims_str(s));
-    g.planes = s[s.size() - 3] * (s.size() == 4 ? s[0] : 1);
+    g.planes = checked_mul(s[s.size() - 3], s.size() == 4 ? s[0] : 1, name);
 }
 
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
@@ -51,16 +51,36 @@ int64_t out_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, bool cei
     return o;
 }
 
+// True when one of the n_out windows along an axis of n inputs has no input element: a window
+// starting in the left padding whose dilated taps skip over the whole input (n = 1, kernel 2,
+// padding 1, dilation 2 reads -1 and 1). Only windows starting before 0 can be empty.
+bool empty_window(int64_t n, int64_t n_out, int64_t k, int64_t s, int64_t p, int64_t d) {
+    for (int64_t o = 0; o < n_out && o * s < p; ++o) {
+        const int64_t start = o * s - p;
+        const int64_t skip = (-start + d - 1) / d;  // taps in the padding
+        if (skip >= k || start + skip * d >= n) return true;
+    }
+    return false;
+}
+
 // The whole geometry from the input's shape and the arguments (dilation 1 for avg).
 Pool2d geometry(const Shape& in, const char* in_name, const py::handle& kernel,
                 const py::handle& stride, const py::handle& padding, const py::handle* dilation,
                 bool ceil_mode) {
     Pool2d g{};
     check_input_shape(in, in_name, g);
-    const Pair k = int_pair(kernel, "kernel_size");
+    // Each geometry argument below 2**31 (as conv2d's) keeps n + 2 * p - d * (k - 1) in int64.
+    const auto bounded = [](const Pair& v, const char* what) {
+        constexpr int64_t kMax = int64_t(1) << 31;
+        if (v.first >= kMax || v.second >= kMax)
+            throw py::value_error(std::string(what) + " " + pair_str(v) +
+                                  " is too large (each must be below 2**31)");
+        return v;
+    };
+    const Pair k = bounded(int_pair(kernel, "kernel_size"), "kernel_size");
     if (k.first <= 0 || k.second <= 0)
         throw py::value_error("kernel_size must be greater than zero, got " + pair_str(k));
-    const Pair s = int_pair(stride, "stride", &k);
+    const Pair s = bounded(int_pair(stride, "stride", &k), "stride");
     if (s.first <= 0 || s.second <= 0)
         throw py::value_error("stride must be greater than zero, got " + pair_str(s));
     const Pair p = int_pair(padding, "padding");
@@ -69,7 +89,7 @@ Pool2d geometry(const Shape& in, const char* in_name, const py::handle& kernel,
     if (p.first > k.first / 2 || p.second > k.second / 2)
         throw py::value_error("padding should be at most half of kernel_size, got padding=" +
                               pair_str(p) + " and kernel_size=" + pair_str(k));
-    const Pair d = dilation ? int_pair(*dilation, "dilation") : Pair{1, 1};
+    const Pair d = dilation ? bounded(int_pair(*dilation, "dilation"), "dilation") : Pair{1, 1};
     if (d.first <= 0 || d.second <= 0)
         throw py::value_error("dilation must be greater than zero, got " + pair_str(d));
     std::tie(g.kh, g.kw) = k;
@@ -83,6 +103,13 @@ Pool2d geometry(const Shape& in, const char* in_name, const py::handle& kernel,
                               pair_str({g.H, g.W}) + " gives output (H, W) = " +
                               pair_str({g.OH, g.OW}) + " for kernel_size=" + pair_str(k) +
                               ", padding=" + pair_str(p) + ", dilation=" + pair_str(d));
+    // The kernels give such a window -inf and an index past its plane (or into another row),
+    // which max_pool2d_backward rejects or, worse, sends a gradient through.
+    if (empty_window(g.H, g.OH, g.kh, g.sh, g.ph, g.dh) ||
+        empty_window(g.W, g.OW, g.kw, g.sw, g.pw, g.dw))
+        throw py::value_error("dilation=" + pair_str(d) + " and padding=" + pair_str(p) +
+                              " leave a pooling window of " + in_name + " (H, W) = " +
+                              pair_str({g.H, g.W}) + " with no input element in it");
     return g;
 }
 
@@ -124,10 +151,13 @@ void check_no_overlap(const py::array& out, const py::array& x) {
 py::tuple max_fwd(const py::handle& x_obj, const py::handle& kernel, const py::handle& stride,
                   const py::handle& padding, const py::handle& dilation, bool ceil_mode,
                   const py::object& out_obj, const py::object& variant) {
-    const py::array x = require_float32_contiguous(x_obj, "x");
+    py::array x = require_float32(x_obj, "x", -1);
     const Shape in = shape_of(x);
     const Pool2d g = geometry(in, "x", kernel, stride, padding, &dilation, ceil_mode);
     const Shape os = out_shape(in, g);
+    if (out_obj.is_none()) check_alloc("out", os);
+    check_alloc("indices", os);
+    x = contiguous_copy(x, "x");
     py::array out = output_of_shape(out_obj, "out", os);
     check_no_overlap(out, x);
     py::array_t<int32_t> indices(os);
@@ -148,7 +178,7 @@ py::array max_bwd(const py::handle& dout_obj, const py::handle& ind_obj,
     const Shape in = shape_arg(shape_obj, "input_shape");
     Pool2d g{};
     check_input_shape(in, "input_shape", g);
-    const py::array dout = require_float32_contiguous(dout_obj, "dout");
+    py::array dout = require_float32(dout_obj, "dout", -1);
     const Shape ds = shape_of(dout);
     if (ds.size() != in.size() || !std::equal(in.begin(), in.end() - 2, ds.begin()))
         throw py::value_error("dout must have input_shape's leading dimensions " + dims_str(in) +
@@ -165,7 +195,10 @@ py::array max_bwd(const py::handle& dout_obj, const py::handle& ind_obj,
     if (shape_of(ind) != ds)
         throw py::value_error("indices must have dout's shape " + dims_str(ds) + ", got " +
                               shape_str(ind));
-    ind = py::array::ensure(ind, py::array::c_style);
+    if (dinp_obj.is_none()) check_alloc("dinp", in);
+    dout = contiguous_copy(dout, "dout");
+    // A misaligned view is copied too (the min/max scan below reads int32s).
+    ind = ensure_flags(ind, "indices", py::array::c_style | npy_aligned);
     py::array dinp = grad_out(dinp_obj, "dinp", in, accumulate);
     const auto* ip = static_cast<const int32_t*>(ind.data());
     const int64_t n = ind.size(), limit = g.H * g.W;
@@ -199,10 +232,12 @@ py::array avg_fwd(const py::handle& x_obj, const py::handle& kernel, const py::h
                   const py::handle& padding, bool ceil_mode, bool count_include_pad,
                   const py::object& divisor_override, const py::object& out_obj,
                   const py::object& variant) {
-    const py::array x = require_float32_contiguous(x_obj, "x");
+    py::array x = require_float32(x_obj, "x", -1);
     const Shape in = shape_of(x);
     const Pool2d g = geometry(in, "x", kernel, stride, padding, nullptr, ceil_mode);
     const int64_t div = divisor_arg(divisor_override);
+    if (out_obj.is_none()) check_alloc("out", out_shape(in, g));
+    x = contiguous_copy(x, "x");
     py::array out = output_of_shape(out_obj, "out", out_shape(in, g));
     check_no_overlap(out, x);
     const auto f = wants_reference(variant) ? ref::avg_pool2d_forward : avg_pool2d_forward;
@@ -222,7 +257,9 @@ py::array avg_bwd(const py::handle& dout_obj, const py::handle& shape_obj,
     const Shape in = shape_arg(shape_obj, "input_shape");
     const Pool2d g = geometry(in, "input_shape", kernel, stride, padding, nullptr, ceil_mode);
     const int64_t div = divisor_arg(divisor_override);
-    const py::array dout = float_of_shape(dout_obj, "dout", out_shape(in, g), " (the pooled shape)");
+    const py::array dout =
+        float_of_shape(dout_obj, "dout", out_shape(in, g), " (the pooled shape)");
+    if (dinp_obj.is_none()) check_alloc("dinp", in);
     py::array dinp = grad_out(dinp_obj, "dinp", in, accumulate);
     const auto f = wants_reference(variant) ? ref::avg_pool2d_backward : avg_pool2d_backward;
     const float* gp = cptr(dout);

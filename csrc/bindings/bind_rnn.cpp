@@ -9,6 +9,7 @@
 #include "cpu/rnn.h"
 #include "ref/ref.h"
 
+#include <algorithm>
 #include <string>
 
 namespace tn::bind {
@@ -34,18 +35,23 @@ struct Args {
         L.mode = mode_arg(mode);
         const int64_t G = rnn_gates(L.mode);
         const std::string gates = G > 1 ? "4*hidden_size" : "hidden_size";
-        x = require_float32_contiguous(x_obj, "input");
+        x = require_float32(x_obj, "input", -1);
         if (x.ndim() != 3)
             throw py::value_error("input must be 3-D (seq_len, batch, input_size), got shape " +
                                   shape_str(x));
         L.T = x.shape(0);
         L.B = x.shape(1);
         L.I = x.shape(2);
-        w_hh = require_float32_contiguous(whh_obj, "weight_hh");
+        w_hh = require_float32(whh_obj, "weight_hh", -1);
         if (w_hh.ndim() != 2 || w_hh.shape(0) != G * w_hh.shape(1))
             throw py::value_error("weight_hh must have shape (" + gates +
                                   ", hidden_size), got " + shape_str(w_hh));
         L.H = w_hh.shape(1);
+        // The outputs' sizes, checked before anything is copied or allocated.
+        check_alloc("output", Shape{L.T, L.B, L.H});
+        check_alloc("workspace", Shape{workspace_floats()});
+        x = contiguous_copy(x, "input");
+        w_hh = contiguous_copy(w_hh, "weight_hh");
         w_ih = float_of_shape(wih_obj, "weight_ih", Shape{G * L.H, L.I},
                               " (" + gates + ", input_size)");
         b_ih = optional_float(bih_obj, "bias_ih", Shape{G * L.H}, " (" + gates + ",)");
@@ -66,6 +72,12 @@ struct Args {
         L.b_hh = fptr(b_hh);
     }
     bool lstm() const { return L.mode == RnnMode::lstm; }
+    // rnn_workspace_floats(L) with its product checked (T * B may be huge when input_size is 0).
+    int64_t workspace_floats() const {
+        if (!lstm()) return 0;
+        return checked_mul(checked_mul(checked_mul(L.T, L.B, "workspace"), 5, "workspace"), L.H,
+                           "workspace");
+    }
     Shape seq_h() const { return Shape{L.T, L.B, L.H}; }
     Shape state() const { return Shape{L.B, L.H}; }
 };
@@ -78,7 +90,7 @@ py::tuple rnn_fwd(const std::string& mode, const py::handle& x, const py::handle
     py::array h_n = output_of_shape(py::none(), "h_n", a.state());
     py::object c_n = py::none();
     if (a.lstm()) c_n = output_of_shape(py::none(), "c_n", a.state());
-    py::array ws = output_of_shape(py::none(), "workspace", Shape{rnn_workspace_floats(a.L)});
+    py::array ws = output_of_shape(py::none(), "workspace", Shape{a.workspace_floats()});
     const auto f = wants_reference(variant) ? ref::rnn_forward : rnn_forward;
     const float* xp = cptr(a.x);
     const float* hp = cptr(a.h0);
@@ -86,7 +98,8 @@ py::tuple rnn_fwd(const std::string& mode, const py::handle& x, const py::handle
     float *yp = mptr(y), *hnp = mptr(h_n), *cnp = mptr_or_null(c_n), *wsp = mptr(ws);
     {
         py::gil_scoped_release nogil;
-        f(a.L, xp, hp, cp, yp, hnp, cnp, wsp);
+        // hidden_size 0: every output is empty; the reference indexed its empty gate rows.
+        if (a.L.H > 0) f(a.L, xp, hp, cp, yp, hnp, cnp, wsp);
     }
     return py::make_tuple(y, h_n, c_n, ws);
 }
@@ -98,16 +111,17 @@ py::tuple rnn_bwd(const std::string& mode, const py::handle& x, const py::handle
                   const py::object& variant) {
     // The backward never reads the biases: only whether the layer has them (for db).
     const Args a(mode, x, h0, c0, w_ih, w_hh, py::none(), py::none());
-    const py::array y = float_of_shape(y_obj, "output", a.seq_h(), " (seq_len, batch, hidden)");
-    const py::array ws = float_of_shape(ws_obj, "workspace", Shape{rnn_workspace_floats(a.L)},
-                                        " (the forward's)");
-    const py::array dy = float_of_shape(dy_obj, "grad_output", a.seq_h(),
-                                        " (seq_len, batch, hidden)");
-    const py::object dh_n = optional_float(dhn_obj, "grad_hn", a.state(), " (batch, hidden)");
-    const py::object dc_n = optional_float(dcn_obj, "grad_cn", a.state(), " (batch, hidden)");
+    const std::string seq = " (seq_len, batch, hidden)", state = " (batch, hidden)";
+    const py::array y = float_of_shape(y_obj, "output", a.seq_h(), seq);
+    const py::array ws = float_of_shape(ws_obj, "workspace", Shape{a.workspace_floats()},
+                                                " (the forward's)");
+    const py::array dy = float_of_shape(dy_obj, "grad_output", a.seq_h(), seq);
+    const py::object dh_n = optional_float(dhn_obj, "grad_hn", a.state(), state);
+    const py::object dc_n = optional_float(dcn_obj, "grad_cn", a.state(), state);
     if (!dc_n.is_none() && !a.lstm())
         throw py::value_error("grad_cn is for the LSTM only; the plain RNN takes None");
     const int64_t GH = rnn_gates(a.L.mode) * a.L.H;
+    check_alloc("dinput", shape_of(a.x));
     py::array dx = output_of_shape(py::none(), "dx", shape_of(a.x));
     py::array dh0 = output_of_shape(py::none(), "dhx", a.state());
     py::object dc0 = py::none();
@@ -123,7 +137,12 @@ py::tuple rnn_bwd(const std::string& mode, const py::handle& x, const py::handle
           *dwh = mptr(dw_hh), *dbp = mptr_or_null(db);
     {
         py::gil_scoped_release nogil;
-        f(a.L, xp, hp, cp, yp, wsp, dyp, dhnp, dcnp, dxp, dh0p, dc0p, dwi, dwh, dbp);
+        // hidden_size 0: the input has no effect (dx = 0) and the other gradients are empty;
+        // the reference took &dpre[b * GH] of an empty vector (UBSan: null reference).
+        if (a.L.H == 0)
+            std::fill(dxp, dxp + a.L.T * a.L.B * a.L.I, 0.0f);
+        else
+            f(a.L, xp, hp, cp, yp, wsp, dyp, dhnp, dcnp, dxp, dh0p, dc0p, dwi, dwh, dbp);
     }
     return py::make_tuple(dx, dh0, dc0, dw_ih, dw_hh, db);
 }

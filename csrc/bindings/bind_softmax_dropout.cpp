@@ -122,7 +122,7 @@ py::array dropout_bwd(const py::handle& dout_obj, const py::handle& mask_obj, do
     if (shape_of(mask) != shape_of(dout))
         throw py::value_error("mask must have dout's shape " + shape_str(dout) + ", got " +
                               shape_str(mask));
-    mask = py::array::ensure(mask, py::array::c_style);
+    mask = ensure_flags(mask, "mask", py::array::c_style);
     py::array dinp = grad_out(dinp_obj, dout, accumulate);
     const auto f = wants_reference(variant) ? ref::dropout_backward : dropout_backward;
     const float* gp = cptr(dout);

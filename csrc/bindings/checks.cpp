@@ -1,6 +1,10 @@
 // Argument checks shared by every binding (see checks.h).
 #include "bindings/checks.h"
 
+#include "bindings/array_args.h"
+
+#include <unistd.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -44,14 +48,61 @@ py::array require_float32(const py::handle& obj, const char* name, int ndim) {
     return a;
 }
 
+void check_alloc(const char* name, const std::vector<py::ssize_t>& shape, std::size_t itemsize) {
+    static const uint64_t physical = [] {
+        const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
+                                     : UINT64_MAX;
+    }();
+    uint64_t bytes = itemsize;
+    bool overflow = false;
+    for (const py::ssize_t d : shape) {
+        if (d == 0) return;  // an empty array allocates nothing, whatever the other dims
+        overflow = overflow || d < 0 ||
+                   __builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes);
+    }
+    if (overflow || bytes > physical)
+        throw_memory_error(std::string(name) + ": cannot allocate an array of shape " +
+                           dims_str(shape) + " (" +
+                           (overflow ? std::string("its byte count overflows")
+                                     : std::to_string(bytes) + " bytes, more than the " +
+                                           std::to_string(physical) + " bytes of memory") +
+                           ")");
+}
+
+int64_t checked_mul(int64_t a, int64_t b, const std::string& what) {
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r))
+        throw_memory_error(what + " would have more than 2**63 elements (" + std::to_string(a) +
+                           " * " + std::to_string(b) + ")");
+    return r;
+}
+
+void throw_memory_error(const std::string& msg) {
+    PyErr_SetString(PyExc_MemoryError, msg.c_str());
+    throw py::error_already_set();
+}
+
+py::array ensure_flags(const py::array& a, const char* name, int flags) {
+    if ((a.flags() & flags) == flags) return a;
+    check_alloc(name, std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()), a.itemsize());
+    py::array c = py::array::ensure(a, flags);
+    if (!c)
+        throw_memory_error(std::string(name) + ": could not copy it to a C-contiguous array of " +
+                           "shape " + shape_str(a));
+    return c;
+}
+
 py::array require_float32_contiguous(const py::handle& obj, const char* name) {
-    py::array a = require_float32(obj, name, -1);
-    return is_c_contiguous(a) ? a : py::array::ensure(a, py::array::c_style);
+    return contiguous_copy(require_float32(obj, name, -1), name);
 }
 
 py::array output_of_shape(const py::object& obj, const char* name,
                           const std::vector<py::ssize_t>& shape) {
-    if (obj.is_none()) return py::array_t<float>(shape);
+    if (obj.is_none()) {
+        check_alloc(name, shape, sizeof(float));
+        return py::array_t<float>(shape);
+    }
     if (!py::isinstance<py::array>(obj))
         throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
                              std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
@@ -71,6 +122,8 @@ py::array output_of_shape(const py::object& obj, const char* name,
     }
     if (!is_c_contiguous(out)) throw py::value_error(std::string(name) + " must be C-contiguous");
     if (!out.writeable()) throw py::value_error(std::string(name) + " is read-only");
+    if (reinterpret_cast<std::uintptr_t>(out.data()) % alignof(float) != 0)
+        throw py::value_error(std::string(name) + " is not aligned to float32");
     return out;
 }
 

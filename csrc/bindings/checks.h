@@ -19,11 +19,40 @@ std::string shape_str(const py::array& a);
 // ValueError naming `name`.
 py::array require_float32(const py::handle& obj, const char* name, int ndim);
 
-// The same, returned C-contiguous (a copy when it was not): for kernels on flat buffers.
+// The same, returned C-contiguous (a copy when it was not): for kernels on flat buffers. The copy
+// is size-checked first (check_alloc): a broadcast view may describe terabytes.
 py::array require_float32_contiguous(const py::handle& obj, const char* name);
 
-// An optional output: None allocates a C-contiguous float32 array of `like`'s shape; otherwise it
-// must be a writeable C-contiguous float32 array of that shape (ValueError naming `name`).
+// Raises MemoryError naming `name` when an array of `shape` with `itemsize`-byte elements cannot
+// be allocated: its byte count overflows, or exceeds the machine's physical memory (a larger
+// allocation may succeed under overcommit and then get the process killed as it is written).
+// Call it before allocating an output or copying an input whose size comes from the caller.
+void check_alloc(const char* name, const std::vector<py::ssize_t>& shape,
+                 std::size_t itemsize = sizeof(float));
+
+// Raises MemoryError with `msg` (pybind11 has no exception class for it).
+[[noreturn]] void throw_memory_error(const std::string& msg);
+
+// NumPy's NPY_ARRAY_ALIGNED, for py::array::ensure / array_t flags (pybind11 has no name for it):
+// ensure() copies a misaligned array instead of handing kernels a misaligned pointer.
+constexpr int npy_aligned = 0x0100;
+
+// `a` itself when it has the NumPy `flags` (c_style, npy_aligned), else a copy that has them,
+// size-checked first (check_alloc). Use it instead of py::array::ensure, which returns a null
+// array when NumPy fails (the error cleared) and so crashed the kernel it was passed to.
+py::array ensure_flags(const py::array& a, const char* name, int flags);
+
+// `a` C-contiguous: itself, or a size-checked copy (ensure_flags).
+inline py::array contiguous_copy(const py::array& a, const char* name) {
+    return ensure_flags(a, name, py::array::c_style);
+}
+
+// a * b for sizes (>= 0), or MemoryError naming `what` when the product overflows int64.
+int64_t checked_mul(int64_t a, int64_t b, const std::string& what);
+
+// An optional output: None allocates a C-contiguous float32 array of `like`'s shape (MemoryError
+// naming `name` when it cannot: check_alloc); otherwise it must be a writeable, aligned,
+// C-contiguous float32 array of that shape (ValueError naming `name`).
 py::array output_like(const py::object& obj, const char* name, const py::array& like);
 
 // The same for an output of `shape` (no array is built to describe the shape: a temporary of the

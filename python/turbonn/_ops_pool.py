@@ -2,7 +2,9 @@
 
 ``max_pool2d_forward`` returns ``(out, indices)``, the int32 position ``h * W + w`` of each
 window's maximum in its input plane, which ``max_pool2d_backward`` scatters through. Geometry
-follows torch (``stride=None`` means ``kernel_size``; padding at most half the kernel).
+follows torch (``stride=None`` means ``kernel_size``; padding at most half the kernel), except
+that a dilation and padding leaving a window with no input element in it (torch gives it -inf and
+an index outside the plane) raise ValueError.
 """
 from __future__ import annotations
 
