@@ -120,7 +120,6 @@ py::array forward(const py::handle& x_obj, const py::handle& w_obj, const py::ob
             throw py::value_error("conv2d: bias must have shape (" + std::to_string(d.O) +
                                   ",) = (out_channels,), got " + shape_str(b));
     }
-    if (out_obj.is_none()) check_alloc("out", Shape{d.N, d.O, d.OH, d.OW});
     py::array out = output_of_shape(out_obj, "out", {d.N, d.O, d.OH, d.OW});
     if (may_overlap(out, x) || may_overlap(out, w) || (has_bias && may_overlap(out, b)))
         throw py::value_error("conv2d: out must not overlap x, weight or bias");

@@ -259,7 +259,6 @@ py::array avg_bwd(const py::handle& dout_obj, const py::handle& shape_obj,
     const int64_t div = divisor_arg(divisor_override);
     const py::array dout =
         float_of_shape(dout_obj, "dout", out_shape(in, g), " (the pooled shape)");
-    if (dinp_obj.is_none()) check_alloc("dinp", in);
     py::array dinp = grad_out(dinp_obj, "dinp", in, accumulate);
     const auto f = wants_reference(variant) ? ref::avg_pool2d_backward : avg_pool2d_backward;
     const float* gp = cptr(dout);

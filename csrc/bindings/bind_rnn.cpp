@@ -121,7 +121,6 @@ py::tuple rnn_bwd(const std::string& mode, const py::handle& x, const py::handle
     if (!dc_n.is_none() && !a.lstm())
         throw py::value_error("grad_cn is for the LSTM only; the plain RNN takes None");
     const int64_t GH = rnn_gates(a.L.mode) * a.L.H;
-    check_alloc("dinput", shape_of(a.x));
     py::array dx = output_of_shape(py::none(), "dx", shape_of(a.x));
     py::array dh0 = output_of_shape(py::none(), "dhx", a.state());
     py::object dc0 = py::none();
