@@ -143,3 +143,12 @@ def test_results_do_not_depend_on_the_thread_count(name, rng):
         results.append(run())
     for threads, r in zip((2, 3), results[1:]):
         assert_bit_identical(r, results[0], f"{name} with {threads} threads vs 1")
+
+
+def test_every_binding_has_a_call():
+    """op_calls covers every native binding except the runtime queries and settings, so the
+    tests above reach each kernel (a new binding without an entry fails here)."""
+    from op_calls import NOT_KERNELS
+    from turbonn import _core
+    bindings = {n for n in dir(_core) if not n.startswith("__") and callable(getattr(_core, n))}
+    assert bindings - NOT_KERNELS == set(CALLS), sorted(bindings ^ (set(CALLS) | NOT_KERNELS))
