@@ -311,8 +311,8 @@ void TileGemm::multiply(int64_t M, int64_t N, int64_t K, float alpha, A a, B b, 
                                          : a.p + i * a.ld + k0;
         for (int64_t j = 0; j < n_end; j += NR) {
             const float* bp = b.ld ? b.p + k0 * b.ld + j : b.p + j * K + k0 * NR;
-            kernel(k1 - k0, ap, bp, b.ld ? b.ld : NR, C + i * ldc + j, ldc, mr,
-                       std::min(NR, N - j), alpha, beta);
+            kernel(k1 - k0, ap, bp, b.ld ? b.ld : NR, C + i * ldc + j, ldc, mr, std::min(NR, N - j),
+                   alpha, beta);
         }
     }
 }
