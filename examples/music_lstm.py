@@ -81,6 +81,13 @@ def char_lstm(mod, vocab_size: int, embed: int, hidden: int):
     return CharLSTM()
 
 
+def draw_next(logits, temperature: float, rng: np.random.Generator) -> int:
+    """A character index drawn from softmax(logits[0, -1] / temperature) (the last position)."""
+    z = np.asarray(logits.numpy()[0, -1], np.float64) / temperature
+    p = np.exp(z - z.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
 def sample(model, vocab: str, prime: str, length: int, temperature: float,
            rng: np.random.Generator) -> str:
     """``prime`` followed by ``length`` characters drawn one at a time from softmax(logits / T),
@@ -91,13 +98,19 @@ def sample(model, vocab: str, prime: str, length: int, temperature: float,
     with tn.no_grad():
         logits, state = model(np.array([[index[ch] for ch in prime]], np.int64))
         for _ in range(length):
-            z = np.asarray(logits.numpy()[0, -1], np.float64) / temperature
-            p = np.exp(z - z.max())
-            k = int(rng.choice(len(vocab), p=p / p.sum()))
+            k = draw_next(logits, temperature, rng)
             out.append(vocab[k])
             logits, state = model(np.array([[k]], np.int64), state)
     model.train()
     return "".join(out)
+
+
+def write_tunes(generated: str, path: str, length: int, temperature: float) -> None:
+    """Writes the sampled text (``length`` characters after the prime) to ``path``, ending in a
+    newline, and prints it."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(generated if generated.endswith("\n") else generated + "\n")
+    print(f"generated ({length} characters, temperature {temperature}) -> {path}:\n{generated}")
 
 
 def train_torch(torch, init_state, data, rng_state, steps, batch, seq, lr, clip, threads):
@@ -323,10 +336,7 @@ def main(argv=None) -> dict:
     generated = sample(model, vocab, prime, args.sample_len, args.temperature,
                        np.random.default_rng(args.seed))
     abc_path = os.path.join(args.out_dir, "generated.abc")
-    with open(abc_path, "w", encoding="utf-8") as f:
-        f.write(generated if generated.endswith("\n") else generated + "\n")
-    print(f"generated ({args.sample_len} characters, temperature {args.temperature}) -> "
-          f"{abc_path}:\n{generated}")
+    write_tunes(generated, abc_path, args.sample_len, args.temperature)
     return {"loss": final, "losses": losses, "vocab_size": len(vocab), "step_time": step_time,
             "torch_step_time": torch_time, "checkpoint": ckpt_path, "generated": generated,
             "abc": abc_path}

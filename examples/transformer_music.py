@@ -52,7 +52,8 @@ import numpy as np
 
 import turbonn as tn
 import turbonn.nn.functional as F
-from music_lstm import DEFAULT_DATA, LAST, char_lstm, get_batch, load_text, plot_curves
+from music_lstm import (DEFAULT_DATA, LAST, char_lstm, draw_next, get_batch, load_text,
+                        plot_curves, write_tunes)
 from turbonn import nn
 
 CHECKPOINT = "transformer_music.safetensors"
@@ -161,9 +162,7 @@ def sample(model, vocab: str, prime: str, length: int, context: int, temperature
     with tn.no_grad():
         for _ in range(length):
             logits = model(np.array([ids[-context:]], np.int64))
-            z = np.asarray(logits.numpy()[0, -1], np.float64) / temperature
-            p = np.exp(z - z.max())
-            ids.append(int(rng.choice(len(vocab), p=p / p.sum())))
+            ids.append(draw_next(logits, temperature, rng))
     model.train()
     return "".join(vocab[i] for i in ids)
 
@@ -325,10 +324,7 @@ def main(argv=None) -> dict:
     generated = sample(model, vocab, prime, args.sample_len, args.context, args.temperature,
                        np.random.default_rng(args.seed))
     abc_path = os.path.join(args.out_dir, "generated_transformer.abc")
-    with open(abc_path, "w", encoding="utf-8") as f:
-        f.write(generated if generated.endswith("\n") else generated + "\n")
-    print(f"generated ({args.sample_len} characters, temperature {args.temperature}) -> "
-          f"{abc_path}:\n{generated}")
+    write_tunes(generated, abc_path, args.sample_len, args.temperature)
     return {"loss": final, "losses": losses, "clock": clock.tolist(), "heldout_loss": heldout,
             "step_time": step_time, "steps": len(losses), "vocab_size": V,
             "checkpoint": ckpt_path, "generated": generated, "abc": abc_path, "lstm": lstm}

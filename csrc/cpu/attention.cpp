@@ -31,10 +31,11 @@ struct Tiles {
     TileGemm tg;
     int64_t BQ = tg.MR() * std::max<int64_t>(1, 64 / tg.MR());
     int64_t BK = round_up(128, tg.NR());
-    // Leading dimension of the score tiles: a cache line past BK, so walking a tile's column
-    // (its transpose read in place as an A operand) does not land every row in one L1 set.
-    // The AVX-512 kernels that read tiles in place are compiled for this ld (144).
-    int64_t LD = BK + 16;
+    // Leading dimension of the score tiles: the one the variant's in-place A kernels are
+    // compiled for when a tile fits it (AVX-512: 144), else a cache line past BK. With BK
+    // itself (512 bytes), walking a tile's column (its transpose read in place as an A operand)
+    // landed every row in one L1 set.
+    int64_t LD = tg.g->in_place_a_ld >= BK ? tg.g->in_place_a_ld : BK + 16;
 };
 
 // Carves a thread's scratch into buffers. With a null base it only counts: a layout function

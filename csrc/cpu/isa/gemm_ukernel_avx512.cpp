@@ -19,7 +19,7 @@ constexpr int NV = NR / 16;  // vectors per tile row
 constexpr int64_t kPrefetchC = 24;
 
 // A read in place (gemm_config.h: ukernel_rows_a / ukernel_cols_a) has this leading
-// dimension: attention's score tiles, 128 columns and a cache line of padding (attention.cpp).
+// dimension, which attention takes for its score tiles: 128 columns and a cache line of padding.
 constexpr int64_t kInPlaceALd = 144;
 
 // Element (r, k) of A at Ap[r * RS + k * KS]: packed micro-panel (1, MR), row-major in place
